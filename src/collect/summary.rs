@@ -1,0 +1,210 @@
+//! Turns one sweep's jobs into the small aggregate that the jobs metrics are built from.
+//! The raw jobs are dropped after this; a snapshot keeps only the summary.
+//!
+//! Pure: jobs and a window in, numbers out. It knows nothing of HTTP, Prometheus types or
+//! sites.
+//!
+//! Which job counts where (the Go exporter saw no unfinished jobs because it filtered on
+//! `endTime`; we fetch them separately):
+//! - jobs that ended inside the window feed counts, bytes, status, files, dedup and duration;
+//! - those plus every unfinished job feed the per-state count;
+//! - every job whose state is QUEUED feeds the queue-reason count.
+
+use std::collections::BTreeMap;
+
+use crate::nbu::Job;
+use crate::timefmt::UnixMillis;
+
+/// Upper bounds (seconds) of the `nbu_job_duration_seconds` buckets, as in the Go exporter.
+pub const DURATION_BUCKETS: [f64; 9] = [
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
+];
+
+/// Label values `(action, policy_type, status)`.
+pub type OutcomeKey = (String, String, String);
+/// Label values `(action, policy_type)`.
+pub type PolicyKey = (String, String);
+/// Label values `(action, X)` where X is a status, a state or a queue reason.
+pub type ActionKey = (String, String);
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CountBytes {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DurationHistogram {
+    /// Non-cumulative counts per bucket of `DURATION_BUCKETS`; values above the last bound
+    /// only count towards `count`.
+    pub buckets: [u64; 9],
+    pub count: u64,
+    pub sum_seconds: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DedupMean {
+    pub sum: f64,
+    pub n: u64,
+}
+
+impl DedupMean {
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.sum / self.n as f64
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobsSummary {
+    /// `nbu_jobs_count` and `nbu_jobs_bytes`: ended in the window.
+    pub by_outcome: BTreeMap<OutcomeKey, CountBytes>,
+    /// `nbu_status_count{action,status}`: ended in the window.
+    pub status_count: BTreeMap<ActionKey, u64>,
+    /// `nbu_jobs_files_count{action,policy_type}`: ended in the window.
+    pub files: BTreeMap<PolicyKey, u64>,
+    /// `nbu_jobs_dedup_ratio{action,policy_type}`: mean over ended jobs that reported a
+    /// ratio; a key with no reporting job has no entry (never a fake 0).
+    pub dedup: BTreeMap<PolicyKey, DedupMean>,
+    /// `nbu_job_duration_seconds{action,policy_type}`: ended jobs with end >= start.
+    pub durations: BTreeMap<PolicyKey, DurationHistogram>,
+    /// `nbu_jobs_state_count{action,state}`: ended in the window plus all unfinished.
+    pub state_count: BTreeMap<ActionKey, u64>,
+    /// `nbu_jobs_queued_count{action,reason}`: every QUEUED job.
+    pub queued: BTreeMap<ActionKey, u64>,
+    /// How many distinct jobs were summarised.
+    pub jobs_seen: u64,
+}
+
+fn label(value: &str) -> String {
+    if value.is_empty() {
+        "UNKNOWN".to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+/// A job has finished when it is DONE or carries a real end time.
+pub fn is_finished(job: &Job) -> bool {
+    job.state.eq_ignore_ascii_case("DONE") || job.end_time.is_some()
+}
+
+impl JobsSummary {
+    /// Summarises `jobs` (already de-duplicated by id) for the window starting at
+    /// `window_start`.
+    pub fn from_jobs(jobs: &[Job], window_start: UnixMillis) -> JobsSummary {
+        let mut s = JobsSummary::default();
+        for job in jobs {
+            let action = label(&job.job_type);
+            let policy = label(&job.policy_type);
+            let ended_in_window = job.end_time.is_some_and(|end| end >= window_start);
+            let unfinished = !is_finished(job);
+            s.jobs_seen += 1;
+
+            if ended_in_window {
+                let status = job.status.to_string();
+                let bytes = u64::try_from(job.kilobytes_transferred)
+                    .unwrap_or(0)
+                    .saturating_mul(1024);
+                let cb = s
+                    .by_outcome
+                    .entry((action.clone(), policy.clone(), status.clone()))
+                    .or_default();
+                cb.count += 1;
+                cb.bytes = cb.bytes.saturating_add(bytes);
+                *s.status_count.entry((action.clone(), status)).or_default() += 1;
+                *s.files.entry((action.clone(), policy.clone())).or_default() +=
+                    u64::try_from(job.number_of_files).unwrap_or(0);
+                if let Some(ratio) = job.dedup_ratio.filter(|r| r.is_finite()) {
+                    let d = s.dedup.entry((action.clone(), policy.clone())).or_default();
+                    d.sum += ratio;
+                    d.n += 1;
+                }
+                if let (Some(start), Some(end)) = (job.start_time, job.end_time) {
+                    if end >= start {
+                        let seconds = (end - start) as f64 / 1000.0;
+                        let h = s.durations.entry((action.clone(), policy.clone())).or_default();
+                        if let Some(i) = DURATION_BUCKETS.iter().position(|b| seconds <= *b) {
+                            h.buckets[i] += 1;
+                        }
+                        h.count += 1;
+                        h.sum_seconds += seconds;
+                    }
+                }
+            }
+            if ended_in_window || unfinished {
+                *s.state_count
+                    .entry((action.clone(), label(&job.state)))
+                    .or_default() += 1;
+            }
+            if job.state.eq_ignore_ascii_case("QUEUED") {
+                let reason = job
+                    .job_queue_reason
+                    .map_or_else(|| "UNKNOWN".to_string(), |r| r.to_string());
+                *s.queued.entry((action, reason)).or_default() += 1;
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, state: &str, status: i64, kb: i64, start: Option<i64>, end: Option<i64>) -> Job {
+        Job {
+            job_id: id,
+            job_type: "BACKUP".into(),
+            policy_type: "STANDARD".into(),
+            state: state.into(),
+            status,
+            kilobytes_transferred: kb,
+            number_of_files: 10,
+            dedup_ratio: Some(2.0),
+            start_time: start,
+            end_time: end,
+            job_queue_reason: None,
+        }
+    }
+
+    #[test]
+    fn window_and_unfinished_rules() {
+        let window_start = 1_000_000;
+        let mut queued = job(4, "QUEUED", 0, 0, None, None);
+        queued.job_queue_reason = Some(2);
+        let jobs = vec![
+            job(
+                1,
+                "DONE",
+                0,
+                100,
+                Some(window_start),
+                Some(window_start + 120_000),
+            ),
+            job(2, "DONE", 1, 50, Some(0), Some(window_start - 1)), // ended before the window
+            job(3, "ACTIVE", 0, 10, Some(window_start), None),
+            queued,
+        ];
+        let s = JobsSummary::from_jobs(&jobs, window_start);
+        let key = ("BACKUP".to_string(), "STANDARD".to_string(), "0".to_string());
+        assert_eq!(
+            s.by_outcome.get(&key),
+            Some(&CountBytes {
+                count: 1,
+                bytes: 100 * 1024
+            })
+        );
+        assert_eq!(s.by_outcome.len(), 1);
+        assert_eq!(s.state_count.get(&("BACKUP".into(), "DONE".into())), Some(&1));
+        assert_eq!(s.state_count.get(&("BACKUP".into(), "ACTIVE".into())), Some(&1));
+        assert_eq!(s.state_count.get(&("BACKUP".into(), "QUEUED".into())), Some(&1));
+        assert_eq!(s.queued.get(&("BACKUP".into(), "2".into())), Some(&1));
+        let h = &s.durations[&("BACKUP".to_string(), "STANDARD".to_string())];
+        assert_eq!((h.count, h.buckets[1], h.sum_seconds), (1, 1, 120.0));
+        assert_eq!(s.jobs_seen, 4);
+    }
+}

@@ -1,0 +1,162 @@
+//! The checked, high-level configuration the daemon runs on. Every value here has passed
+//! validation: ports are in range, durations are positive, secrets are resolved.
+//!
+//! Plain data with no I/O. It must not know YAML (that is `config::raw`) nor how a value
+//! is applied at run time (that is the reload worker's business).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::nbu::ApiVersion;
+
+/// A whole, valid configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub reload: ReloadSettings,
+    /// At least one site; names are unique.
+    pub sites: Vec<SiteConfig>,
+}
+
+/// `server.*`: the exporter's own listener, logging and collection cadence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    /// The metrics path, always starting with `/`.
+    pub uri: String,
+    /// The jobs look-back window (`scrapingInterval`, Go exporter name kept).
+    pub scraping_interval: Duration,
+    /// How often each site is swept.
+    pub collection_interval: Duration,
+    /// Hard deadline for one sweep of one site.
+    pub collection_timeout: Duration,
+    /// Log file; `None` means standard error only.
+    pub log_name: Option<PathBuf>,
+    pub log_level: log::LevelFilter,
+    /// Whether `POST /-/reload` is served.
+    pub enable_lifecycle: bool,
+}
+
+/// `reload.*`: how file changes are noticed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReloadSettings {
+    /// Quiet period after the last file event before a reload.
+    pub debounce: Duration,
+    /// Content-hash poll as a safety net; `None` disables it.
+    pub poll_interval: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// One NetBackup primary server (`nbuservers[]`, or the legacy `nbuserver` block).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SiteConfig {
+    /// The `site` label; for the legacy block, the host.
+    pub name: String,
+    pub scheme: Scheme,
+    pub host: String,
+    pub port: u16,
+    /// Base path, starting with `/`, without a trailing `/` (default `/netbackup`).
+    pub uri: String,
+    /// The API key, from `apiKey` or read from `apiKeyFile`.
+    pub api_key: Secret,
+    /// Where the key came from, when it came from a file (re-read on every reload).
+    pub api_key_file: Option<PathBuf>,
+    /// `None` means detect.
+    pub api_version: Option<ApiVersion>,
+    pub insecure_skip_verify: bool,
+    pub ca_file: Option<PathBuf>,
+    /// The PEM bytes read from `ca_file` at load time, so a reload sees the file as hashed.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl SiteConfig {
+    /// `scheme://host:port/uri`, no trailing slash. Holds no secret.
+    pub fn base_url(&self) -> String {
+        let host = if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]", self.host) // a bare IPv6 address
+        } else {
+            self.host.clone()
+        };
+        format!("{}://{}:{}{}", self.scheme.as_str(), host, self.port, self.uri)
+    }
+
+    /// The fields that identify which NetBackup server this site talks to. When they
+    /// change, data collected so far belongs to another server and must be flushed.
+    pub fn address(&self) -> SiteAddress {
+        SiteAddress {
+            scheme: self.scheme,
+            host: self.host.clone(),
+            port: self.port,
+            uri: self.uri.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SiteAddress {
+    pub scheme: Scheme,
+    pub host: String,
+    pub port: u16,
+    pub uri: String,
+}
+
+/// A secret string. `Debug` and `Display` never show it; only `expose` does, and only
+/// the NetBackup client calls that.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_formats_its_value() {
+        let s = Secret::new("SENTINEL-KEY");
+        assert_eq!(format!("{s} {s:?}"), "<secret> <secret>");
+        assert_eq!(s.expose(), "SENTINEL-KEY");
+    }
+}

@@ -1,0 +1,7 @@
+//! nbu-exporter: a Prometheus exporter for Veritas NetBackup whose configuration reloads
+//! really apply.
+
+pub mod collect;
+pub mod config;
+pub mod nbu;
+pub mod timefmt;
