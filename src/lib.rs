@@ -3,5 +3,6 @@
 
 pub mod collect;
 pub mod config;
+pub mod metrics;
 pub mod nbu;
 pub mod timefmt;

@@ -1,0 +1,346 @@
+//! The exporter's own metrics (`nbu_exporter_*` and `process_*`), held in a private
+//! `prometheus::Registry`: build info, per-site collection results and NetBackup request
+//! counts, config reload outcomes, cache flushes.
+//!
+//! It only defines and pre-initialises the series; the pollers, the reload worker and the
+//! HTTP layer set them. It must not know about HTTP, NetBackup requests or config files.
+//! `nbu_exporter_config_generation` and `nbu_exporter_config_info` are not here: `render`
+//! writes them from the one generation a scrape reads.
+
+use std::collections::HashMap;
+
+use prometheus::core::{Collector, MetricVec, MetricVecBuilder};
+use prometheus::{Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+
+/// The `trigger` label values of `nbu_exporter_config_reloads_total`.
+pub const RELOAD_TRIGGERS: [&str; 5] = ["startup", "signal", "watch", "poll", "http"];
+/// The `result` label values of `nbu_exporter_config_reloads_total`.
+pub const RELOAD_RESULTS: [&str; 4] = ["applied", "unchanged", "rejected", "failed"];
+/// The `collector` label values pre-initialised by [`ExporterMetrics::init_site`].
+pub const COLLECTORS: [&str; 2] = ["jobs", "storage"];
+/// The `reason` label values of `nbu_exporter_cache_flushes_total`.
+pub const FLUSH_REASONS: [&str; 2] = ["address_changed", "removed"];
+
+/// Buckets of `nbu_exporter_config_reload_duration_seconds`: 0.1 ms to 10 s.
+const RELOAD_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+pub struct ExporterMetrics {
+    registry: Registry,
+    /// `nbu_exporter_build_info{version}` = 1.
+    pub build_info: IntGauge,
+    /// `nbu_exporter_collection_duration_seconds{site,collector}`.
+    pub collection_duration_seconds: GaugeVec,
+    /// `nbu_exporter_collection_success{site,collector}`.
+    pub collection_success: GaugeVec,
+    /// `nbu_exporter_nbu_requests_total{site,endpoint,code}`.
+    pub nbu_requests_total: IntCounterVec,
+    /// `nbu_exporter_config_last_reload_successful`.
+    pub config_last_reload_successful: IntGauge,
+    /// `nbu_exporter_config_last_reload_success_timestamp_seconds`.
+    pub config_last_reload_success_timestamp_seconds: Gauge,
+    /// `nbu_exporter_config_last_reload_attempt_timestamp_seconds`.
+    pub config_last_reload_attempt_timestamp_seconds: Gauge,
+    /// `nbu_exporter_config_reloads_total{trigger,result}`.
+    pub config_reloads_total: IntCounterVec,
+    /// `nbu_exporter_config_reload_duration_seconds`.
+    pub config_reload_duration_seconds: Histogram,
+    /// `nbu_exporter_config_watcher_up`.
+    pub config_watcher_up: IntGauge,
+    /// `nbu_exporter_cache_flushes_total{site,reason}`.
+    pub cache_flushes_total: IntCounterVec,
+}
+
+impl Default for ExporterMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Registers a metric built from a fixed definition; both steps fail only on a programming
+/// error (bad name, name registered twice), which the tests catch.
+fn register<C: Collector + Clone + 'static>(registry: &Registry, metric: prometheus::Result<C>) -> C {
+    let metric = metric.expect("valid static metric definition");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric registered once");
+    metric
+}
+
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help)
+}
+
+impl ExporterMetrics {
+    pub fn new() -> ExporterMetrics {
+        let r = Registry::new();
+        let build_info = register(
+            &r,
+            IntGauge::with_opts(
+                opts(
+                    "nbu_exporter_build_info",
+                    "Version of the running nbu-exporter; always 1.",
+                )
+                .const_label("version", env!("CARGO_PKG_VERSION")),
+            ),
+        );
+        build_info.set(1);
+        let m = ExporterMetrics {
+            build_info,
+            collection_duration_seconds: register(
+                &r,
+                GaugeVec::new(
+                    opts(
+                        "nbu_exporter_collection_duration_seconds",
+                        "Duration of the latest run of a collector for a site.",
+                    ),
+                    &["site", "collector"],
+                ),
+            ),
+            collection_success: register(
+                &r,
+                GaugeVec::new(
+                    opts(
+                        "nbu_exporter_collection_success",
+                        "Whether the latest run of a collector for a site succeeded (1) or not (0).",
+                    ),
+                    &["site", "collector"],
+                ),
+            ),
+            nbu_requests_total: register(
+                &r,
+                IntCounterVec::new(
+                    opts(
+                        "nbu_exporter_nbu_requests_total",
+                        "NetBackup API requests by endpoint and HTTP status code (or error kind).",
+                    ),
+                    &["site", "endpoint", "code"],
+                ),
+            ),
+            config_last_reload_successful: register(
+                &r,
+                IntGauge::with_opts(opts(
+                    "nbu_exporter_config_last_reload_successful",
+                    "Whether the last configuration reload attempt succeeded (1) or not (0); unchanged counts as success.",
+                )),
+            ),
+            config_last_reload_success_timestamp_seconds: register(
+                &r,
+                Gauge::with_opts(opts(
+                    "nbu_exporter_config_last_reload_success_timestamp_seconds",
+                    "Unix time of the last successful configuration reload.",
+                )),
+            ),
+            config_last_reload_attempt_timestamp_seconds: register(
+                &r,
+                Gauge::with_opts(opts(
+                    "nbu_exporter_config_last_reload_attempt_timestamp_seconds",
+                    "Unix time of the last configuration reload attempt.",
+                )),
+            ),
+            config_reloads_total: register(
+                &r,
+                IntCounterVec::new(
+                    opts(
+                        "nbu_exporter_config_reloads_total",
+                        "Configuration reload attempts by trigger and result.",
+                    ),
+                    &["trigger", "result"],
+                ),
+            ),
+            config_reload_duration_seconds: register(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "nbu_exporter_config_reload_duration_seconds",
+                        "Duration of configuration reloads, from reading the file to the swap.",
+                    )
+                    .buckets(RELOAD_BUCKETS.to_vec()),
+                ),
+            ),
+            config_watcher_up: register(
+                &r,
+                IntGauge::with_opts(opts(
+                    "nbu_exporter_config_watcher_up",
+                    "Whether the configuration file watcher is running (1) or reloads rely on polling (0).",
+                )),
+            ),
+            cache_flushes_total: register(
+                &r,
+                IntCounterVec::new(
+                    opts(
+                        "nbu_exporter_cache_flushes_total",
+                        "Site snapshots discarded by a reload, by reason.",
+                    ),
+                    &["site", "reason"],
+                ),
+            ),
+            registry: r,
+        };
+        for trigger in RELOAD_TRIGGERS {
+            for result in RELOAD_RESULTS {
+                m.config_reloads_total.with_label_values(&[trigger, result]);
+            }
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let process = prometheus::process_collector::ProcessCollector::for_self();
+            if let Err(e) = m.registry.register(Box::new(process)) {
+                log::warn!("register process metrics failed error={e}");
+            }
+        }
+        m
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Removes every series of `site` from the per-site families (`collection_*`,
+    /// `nbu_requests_total`), for a site removed from the config. `cache_flushes_total` keeps
+    /// its series: the flush that removed the site is what it counts.
+    pub fn forget_site(&self, site: &str) {
+        remove_site(&self.collection_duration_seconds, site);
+        remove_site(&self.collection_success, site);
+        remove_site(&self.nbu_requests_total, site);
+    }
+
+    /// Creates a new site's series so they read 0 rather than absent before anything
+    /// happens: `collection_success` for each of [`COLLECTORS`] and `cache_flushes_total`
+    /// for each of [`FLUSH_REASONS`].
+    pub fn init_site(&self, site: &str) {
+        for collector in COLLECTORS {
+            self.collection_success
+                .with_label_values(&[site, collector])
+                .set(0.0);
+        }
+        for reason in FLUSH_REASONS {
+            self.cache_flushes_total.with_label_values(&[site, reason]);
+        }
+    }
+}
+
+/// Removes every child of `vec` whose `site` label is `site`, whatever its other labels.
+fn remove_site<B: MetricVecBuilder>(vec: &MetricVec<B>, site: &str) {
+    for family in vec.collect() {
+        for metric in family.get_metric() {
+            let labels: HashMap<&str, &str> =
+                metric.get_label().iter().map(|l| (l.name(), l.value())).collect();
+            if labels.get("site") == Some(&site) {
+                // Absent already (a concurrent removal) is fine.
+                let _ = vec.remove(&labels);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(name, labels)` of every sample in the registry, e.g. `("x", "a=1,b=2")`.
+    fn series(m: &ExporterMetrics) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for family in m.registry().gather() {
+            for metric in family.get_metric() {
+                let labels: Vec<String> = metric
+                    .get_label()
+                    .iter()
+                    .map(|l| format!("{}={}", l.name(), l.value()))
+                    .collect();
+                out.push((family.name().to_string(), labels.join(",")));
+            }
+        }
+        out
+    }
+
+    fn has(m: &ExporterMetrics, name: &str, labels: &str) -> bool {
+        series(m).iter().any(|(n, l)| n == name && l == labels)
+    }
+
+    #[test]
+    fn reloads_total_is_pre_initialised() {
+        let m = ExporterMetrics::new();
+        for trigger in RELOAD_TRIGGERS {
+            for result in RELOAD_RESULTS {
+                assert_eq!(
+                    m.config_reloads_total.with_label_values(&[trigger, result]).get(),
+                    0
+                );
+                let labels = format!("result={result},trigger={trigger}");
+                assert!(has(&m, "nbu_exporter_config_reloads_total", &labels), "{labels}");
+            }
+        }
+        let n = series(&m)
+            .iter()
+            .filter(|(n, _)| n == "nbu_exporter_config_reloads_total")
+            .count();
+        assert_eq!(n, 20);
+    }
+
+    #[test]
+    fn build_info_and_process_metrics() {
+        let m = ExporterMetrics::new();
+        let version = format!("version={}", env!("CARGO_PKG_VERSION"));
+        assert!(has(&m, "nbu_exporter_build_info", &version));
+        assert_eq!(m.build_info.get(), 1);
+        #[cfg(target_os = "linux")]
+        assert!(series(&m).iter().any(|(n, _)| n.starts_with("process_")));
+    }
+
+    #[test]
+    fn init_site_then_forget_site() {
+        let m = ExporterMetrics::new();
+        m.init_site("paris");
+        m.init_site("rome");
+        for c in COLLECTORS {
+            assert!(has(
+                &m,
+                "nbu_exporter_collection_success",
+                &format!("collector={c},site=paris")
+            ));
+        }
+        for r in FLUSH_REASONS {
+            assert!(has(
+                &m,
+                "nbu_exporter_cache_flushes_total",
+                &format!("reason={r},site=paris")
+            ));
+        }
+        m.collection_duration_seconds
+            .with_label_values(&["paris", "jobs"])
+            .set(1.5);
+        m.nbu_requests_total
+            .with_label_values(&["paris", "/admin/jobs", "200"])
+            .inc();
+        m.nbu_requests_total
+            .with_label_values(&["paris", "/admin/jobs", "401"])
+            .inc();
+        m.nbu_requests_total
+            .with_label_values(&["rome", "/admin/jobs", "200"])
+            .inc();
+
+        m.forget_site("paris");
+        let left = series(&m);
+        let paris: Vec<_> = left.iter().filter(|(_, l)| l.contains("site=paris")).collect();
+        assert!(
+            paris.iter().all(|(n, _)| n == "nbu_exporter_cache_flushes_total"),
+            "{paris:?}"
+        );
+        assert_eq!(paris.len(), FLUSH_REASONS.len());
+        assert!(has(
+            &m,
+            "nbu_exporter_nbu_requests_total",
+            "code=200,endpoint=/admin/jobs,site=rome"
+        ));
+        assert!(has(
+            &m,
+            "nbu_exporter_collection_success",
+            "collector=jobs,site=rome"
+        ));
+        // Forgetting twice, or an unknown site, is harmless.
+        m.forget_site("paris");
+        m.forget_site("nowhere");
+    }
+}
