@@ -1,15 +1,123 @@
 //! The `/metrics` body: NetBackup families written from per-site snapshots, then the
 //! exporter's self-metrics, then the config generation the scrape was taken from.
 //!
-//! `text` is the hand-written exposition writer; `exporter` owns the self-metrics registry.
-//! Everything here is pure. It must not know about HTTP, NetBackup requests, threads or the
-//! config file.
+//! One file per resource (`site`, `jobs`, `storage`) writes its families with the small
+//! text writer in `text`; `exporter` owns the self-metrics registry. Everything here is
+//! pure: a [`ScrapeView`] in, bytes out. It must not know about HTTP, NetBackup requests,
+//! threads or the config file, and it never takes a label from the config (no secret can
+//! reach the output).
+//!
+//! Guarantees of [`render`]: one HELP and TYPE per family with all sites' samples under it;
+//! `site` first; sites in view order and keys sorted; never a duplicate series (duplicate
+//! storage units are dropped and counted, a repeated site is skipped); every site has `nbu_up`,
+//! also before its first sweep.
 
 pub mod exporter;
-#[allow(dead_code)] // used by the NetBackup families, next commit
+mod jobs;
+mod site;
+mod storage;
 mod text;
+
+use std::sync::Arc;
+
+use crate::collect::SiteSnapshot;
+use text::{escaped_label_value, TextWriter, Value};
 
 pub use exporter::ExporterMetrics;
 
-/// The `Content-Type` of the `/metrics` body.
+/// The `Content-Type` of the body [`render`] returns.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// What one scrape shows, all taken from one config generation.
+pub struct ScrapeView<'a> {
+    pub generation: u64,
+    /// The first 12 hex characters of the config file's SHA-256.
+    pub config_sha256: &'a str,
+    pub sites: &'a [Arc<SiteSnapshot>],
+}
+
+/// A site to write, with its `site` label value escaped once.
+pub(crate) struct SiteRef<'a> {
+    pub snap: &'a SiteSnapshot,
+    pub label: String,
+}
+
+/// Renders the whole `/metrics` body in text format 0.0.4.
+pub fn render(view: &ScrapeView, exporter: &ExporterMetrics) -> Vec<u8> {
+    let mut w = TextWriter::with_capacity(64 * 1024);
+
+    let mut sites: Vec<SiteRef> = Vec::with_capacity(view.sites.len());
+    for snap in view.sites {
+        // Config validation keeps site names unique; a repeat would only duplicate series.
+        if sites.iter().any(|s| s.snap.site == snap.site) {
+            log::warn!("skip duplicate site snapshot site={}", snap.site);
+            continue;
+        }
+        sites.push(SiteRef {
+            snap,
+            label: escaped_label_value(&snap.site),
+        });
+    }
+
+    site::write(&mut w, &sites);
+    jobs::write(&mut w, &sites);
+    let dropped = storage::write(&mut w, &sites);
+
+    let mark = w.begin_family(
+        "nbu_exporter_duplicate_series_dropped",
+        "Storage units left out of this scrape because an earlier unit of the site has the same name and type, so their series would be duplicates.",
+        "gauge",
+    );
+    for (site, n) in sites.iter().zip(&dropped) {
+        w.sample("nbu_exporter_duplicate_series_dropped", "")
+            .label_escaped("site", &site.label)
+            .value(Value::U(*n));
+    }
+    w.end_family(mark);
+
+    let families = exporter.registry().gather();
+    if let Err(e) = prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &families, w.buf_mut()) {
+        log::error!("encode exporter metrics failed error={e}");
+    }
+
+    let mark = w.begin_family(
+        "nbu_exporter_config_generation",
+        "Generation of the configuration this scrape was taken from; increases on every applied reload.",
+        "gauge",
+    );
+    w.sample("nbu_exporter_config_generation", "")
+        .value(Value::U(view.generation));
+    w.end_family(mark);
+    let mark = w.begin_family(
+        "nbu_exporter_config_info",
+        "The configuration this scrape was taken from: first 12 hex characters of its SHA-256; always 1.",
+        "gauge",
+    );
+    w.sample("nbu_exporter_config_info", "")
+        .label("sha256", view.config_sha256)
+        .value(Value::U(1));
+    w.end_family(mark);
+
+    w.into_bytes()
+}
+
+/// Writes one family: the header, then `each` for every site; no header if no sample.
+pub(crate) fn write_family(
+    w: &mut TextWriter,
+    sites: &[SiteRef],
+    name: &str,
+    help: &str,
+    kind: &str,
+    mut each: impl FnMut(&mut TextWriter, &SiteRef),
+) {
+    let mark = w.begin_family(name, help, kind);
+    for site in sites {
+        each(w, site);
+    }
+    w.end_family(mark);
+}
+
+#[cfg(test)]
+mod check;
+#[cfg(test)]
+mod tests;
