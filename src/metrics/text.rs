@@ -138,7 +138,7 @@ impl Sample<'_> {
 
 /// Escapes a label value: backslash, double quote and line feed.
 pub fn escape_label_value(buf: &mut Vec<u8>, value: &str) {
-    escape(buf, value, true);
+    escape::<true>(buf, value);
 }
 
 /// A label value escaped once, for a label repeated on many samples (the site).
@@ -151,24 +151,25 @@ pub fn escaped_label_value(value: &str) -> String {
 
 /// Escapes HELP text: backslash and line feed.
 fn escape_help(buf: &mut Vec<u8>, help: &str) {
-    escape(buf, help, false);
+    escape::<false>(buf, help);
 }
 
-fn escape(buf: &mut Vec<u8>, text: &str, quote: bool) {
+/// One pass: copies the runs between special bytes whole.
+fn escape<const QUOTE: bool>(buf: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
-    let special = |b: u8| b == b'\\' || b == b'\n' || (quote && b == b'"');
-    if !bytes.iter().any(|&b| special(b)) {
-        buf.extend_from_slice(bytes);
-        return;
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'"' if QUOTE => b"\\\"",
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        buf.extend_from_slice(replacement);
+        start = i + 1;
     }
-    for &b in bytes {
-        match b {
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'"' if quote => buf.extend_from_slice(b"\\\""),
-            _ => buf.push(b),
-        }
-    }
+    buf.extend_from_slice(&bytes[start..]);
 }
 
 pub fn write_u64(buf: &mut Vec<u8>, mut n: u64) {
