@@ -1,0 +1,123 @@
+//! Criterion benches of `metrics::render` on generated views of about 10k and 100k NetBackup
+//! series (the scrape path). Each prints its series count and body size once.
+//!
+//! Run: `cargo bench --bench render`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use nbu_exporter::collect::summary::{CountBytes, DedupMean, DurationHistogram, JobsSummary};
+use nbu_exporter::collect::{SiteSnapshot, Sourced};
+use nbu_exporter::metrics::{render, ExporterMetrics, ScrapeView};
+use nbu_exporter::nbu::{ApiVersion, StorageUnit};
+
+/// Per site: 2·A·P·S + 3·A·S + 14·A·P + 6·U + 4 series.
+fn view(
+    sites: usize,
+    actions: usize,
+    policies: usize,
+    statuses: usize,
+    units: usize,
+) -> Vec<Arc<SiteSnapshot>> {
+    let k2 = |a: &str, b: &str| (a.to_string(), b.to_string());
+    (0..sites)
+        .map(|i| {
+            let mut s = JobsSummary::default();
+            for a in 0..actions {
+                let action = format!("ACTION_{a}");
+                for p in 0..policies {
+                    let policy = format!("POLICY_{p}");
+                    for st in 0..statuses {
+                        s.by_outcome.insert(
+                            (action.clone(), policy.clone(), st.to_string()),
+                            CountBytes {
+                                count: (a + p + st) as u64,
+                                bytes: ((a * p + st) as u64) << 30,
+                            },
+                        );
+                    }
+                    s.files.insert(k2(&action, &policy), (a * 1000 + p) as u64);
+                    let mean = DedupMean {
+                        sum: (a + p) as f64 * 1.37,
+                        n: 3,
+                    };
+                    s.dedup.insert(k2(&action, &policy), mean);
+                    let h = DurationHistogram {
+                        buckets: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+                        count: 50,
+                        sum_seconds: 123_456.789,
+                    };
+                    s.durations.insert(k2(&action, &policy), h);
+                }
+                for st in 0..statuses {
+                    s.status_count.insert(k2(&action, &st.to_string()), st as u64);
+                    s.state_count
+                        .insert(k2(&action, &format!("STATE_{st}")), st as u64);
+                    s.queued.insert(k2(&action, &st.to_string()), 1);
+                }
+            }
+            let units = (0..units as i64)
+                .map(|u| StorageUnit {
+                    name: format!("stu-{u}"),
+                    storage_type: "DISK".into(),
+                    storage_sub_type: "PureDisk".into(),
+                    storage_server_type: "PureDisk".into(),
+                    free_capacity_bytes: Some(u * 1_000_000_007),
+                    used_capacity_bytes: Some(u * 2_000_000_011),
+                    total_capacity_bytes: Some(u * 3_000_000_018),
+                    max_concurrent_jobs: Some(u % 64),
+                    max_fragment_size_megabytes: Some(51_200),
+                    ..StorageUnit::default()
+                })
+                .collect();
+            Arc::new(SiteSnapshot {
+                site: format!("site-{i}"),
+                up: true,
+                api_version: Some(ApiVersion::V13_0),
+                jobs: Some(Sourced {
+                    value: Arc::new(s),
+                    collected_at: 1_700_000_000_123,
+                }),
+                storage: Some(Sourced {
+                    value: Arc::new(units),
+                    collected_at: 1_700_000_000_456,
+                }),
+                collectors: Vec::new(),
+                last_error: None,
+            })
+        })
+        .collect()
+}
+
+fn bench_one(c: &mut Criterion, name: &str, sites: &[Arc<SiteSnapshot>]) {
+    let exporter = ExporterMetrics::new();
+    let view = ScrapeView {
+        generation: 1,
+        config_sha256: "0123456789ab",
+        sites,
+    };
+    let body = render(&view, &exporter);
+    let series = body
+        .split(|&b| b == b'\n')
+        .filter(|l| l.starts_with(b"nbu_") && !l.starts_with(b"nbu_exporter_"))
+        .count();
+    eprintln!("{name}: {series} NetBackup series, {} bytes", body.len());
+    c.bench_function(name, |b| b.iter(|| render(black_box(&view), &exporter)));
+}
+
+fn render_10k(c: &mut Criterion) {
+    bench_one(c, "render_10k", &view(3, 8, 10, 10, 100));
+}
+
+fn render_100k(c: &mut Criterion) {
+    bench_one(c, "render_100k", &view(10, 10, 20, 12, 300));
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(5));
+    targets = render_10k, render_100k
+}
+criterion_main!(benches);
