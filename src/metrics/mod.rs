@@ -29,6 +29,7 @@ pub use exporter::ExporterMetrics;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// What one scrape shows, all taken from one config generation.
+#[derive(Clone, Copy, Debug)]
 pub struct ScrapeView<'a> {
     pub generation: u64,
     /// The first 12 hex characters of the config file's SHA-256.
