@@ -354,3 +354,170 @@ mod tests {
         assert!(merge_jobs(vec![vec![], vec![]]).is_empty());
     }
 }
+
+#[cfg(test)]
+mod http_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::nbu::stub::{codes, deadline_in, fast_options, recording_observer, site, Reply, Stub};
+    use crate::nbu::ClientOptions;
+
+    const WINDOW_START: UnixMillis = 1_735_725_600_123; // 2025-01-01T10:00:00.123Z
+
+    /// A jobs page holding `(jobId, state)` records, with `next` as the cursor.
+    fn page(jobs: &[(i64, &str)], next: Option<&str>) -> Reply {
+        let data: Vec<_> = jobs
+            .iter()
+            .map(|(id, state)| {
+                json!({"type": "job", "id": id.to_string(), "meta": {"page": {"cursor": id.to_string()}},
+                       "attributes": {"jobId": id, "state": state, "jobType": "BACKUP"}})
+            })
+            .collect();
+        let body = json!({"data": data, "meta": {"pagination": {"limit": 100, "next": next, "prev": ""}}});
+        Reply::json(200, body.to_string())
+    }
+
+    fn client(stub: &Stub, options: ClientOptions) -> Client {
+        Client::new(&site(stub.port(), "K"), options, None).unwrap()
+    }
+
+    #[test]
+    fn follows_string_cursors_across_pages_and_merges_both_queries() {
+        // Cursors are opaque strings that need encoding and do not fit an integer.
+        const C1: &str = "eyJqb2JJZCI6Mn0+/=";
+        const C2: &str = "18446744073709551617";
+        let stub = Stub::start(|r, _| {
+            let filter = r.param("filter").unwrap_or_default();
+            match (filter, r.param("page[after]")) {
+                ("state ne 'DONE'", None) => page(&[(1, "ACTIVE"), (2, "QUEUED")], Some(C1)),
+                ("state ne 'DONE'", Some(C1)) => page(&[(3, "ACTIVE"), (4, "ACTIVE")], Some(C2)),
+                ("state ne 'DONE'", Some(C2)) => page(&[(5, "SUSPENDED")], Some("")),
+                ("endTime ge 2025-01-01T10:00:00.123Z", None) => page(&[(4, "DONE"), (6, "DONE")], None),
+                _ => Reply::status(400),
+            }
+        });
+        let (observer, seen) = recording_observer();
+        let client = Client::new(&site(stub.port(), "K"), fast_options(), Some(observer)).unwrap();
+        let jobs = client
+            .fetch_jobs(ApiVersion::V13_0, WINDOW_START, deadline_in(5000))
+            .unwrap();
+        let got: Vec<(i64, &str)> = jobs.iter().map(|j| (j.job_id, j.state.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (1, "ACTIVE"),
+                (2, "QUEUED"),
+                (3, "ACTIVE"),
+                (4, "DONE"),
+                (5, "SUSPENDED"),
+                (6, "DONE")
+            ]
+        );
+        let requests = stub.requests();
+        assert_eq!(requests.len(), 4);
+        for r in &requests {
+            assert_eq!(r.path, "/netbackup/admin/jobs");
+            assert_eq!(r.param("page[limit]"), Some("100"), "{}", r.target);
+            assert_eq!(r.param("sort"), Some("jobId"));
+            assert_eq!(r.accept_version(), "13.0");
+            assert!(
+                !r.target.contains(' ') && !r.target.contains('\''),
+                "{}",
+                r.target
+            );
+        }
+        assert!(
+            requests[0].target.contains("filter=state%20ne%20%27DONE%27"),
+            "{}",
+            requests[0].target
+        );
+        assert_eq!(requests[1].param("page[after]"), Some(C1));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![("jobs".to_string(), "200".to_string()); 4],
+            "every page is reported under the jobs label"
+        );
+        assert_eq!(codes(&seen).len(), 4);
+    }
+
+    #[test]
+    fn no_jobs_is_an_empty_list() {
+        let stub = Stub::start(|_, _| Reply::json(200, r#"{"meta": {"pagination": {"limit": 100}}}"#));
+        let jobs = client(&stub, fast_options()).fetch_jobs(ApiVersion::V12_0, 0, deadline_in(5000));
+        assert_eq!(jobs, Ok(vec![]));
+        assert_eq!(stub.requests().len(), 2);
+    }
+
+    #[test]
+    fn a_repeated_cursor_stops_pagination() {
+        let stub = Stub::start(|_, _| page(&[(1, "ACTIVE")], Some("same")));
+        let err = client(&stub, fast_options())
+            .fetch_jobs(ApiVersion::V12_0, 0, deadline_in(5000))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "jobs: pagination stopped: the server repeated cursor \"same\" after 2 pages"
+        );
+        assert_eq!(stub.requests().len(), 2);
+    }
+
+    #[test]
+    fn max_pages_bounds_an_endless_cursor() {
+        let stub = Stub::start(|r, _| {
+            let n: i64 = r.param("page[after]").and_then(|c| c.parse().ok()).unwrap_or(0);
+            page(&[(n + 1, "ACTIVE")], Some(&(n + 1).to_string()))
+        });
+        let options = ClientOptions {
+            max_pages: 5,
+            ..fast_options()
+        };
+        let err = client(&stub, options)
+            .fetch_jobs(ApiVersion::V12_0, 0, deadline_in(5000))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            NbuError::Pagination {
+                endpoint: "jobs",
+                detail: "more than 5 pages".into()
+            }
+        );
+        assert_eq!(stub.requests().len(), 5);
+    }
+
+    #[test]
+    fn a_refused_version_is_reported_as_not_acceptable() {
+        let stub = Stub::start(|_, _| Reply::status(406));
+        let err = client(&stub, fast_options())
+            .fetch_jobs(ApiVersion::V14_0, 0, deadline_in(5000))
+            .unwrap_err();
+        assert!(err.is_not_acceptable());
+        assert_eq!(
+            err.to_string(),
+            "jobs: server does not accept API version 14.0 (HTTP 406)"
+        );
+        assert_eq!(stub.requests().len(), 1);
+    }
+
+    #[test]
+    fn a_broken_page_is_a_decode_error_with_a_preview() {
+        let stub = Stub::start(|_, _| Reply::json(200, r#"{"data": {"not": "an array"}}"#));
+        let err = client(&stub, fast_options())
+            .fetch_jobs(ApiVersion::V14_0, 0, deadline_in(5000))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("jobs: cannot decode the response from http://127.0.0.1:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/netbackup/admin/jobs: unexpected JSON shape"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(r#"body starts: {"data": {"not": "an array"}}"#),
+            "{text}"
+        );
+        assert!(!text.contains('?'), "no query string in errors: {text}");
+    }
+}

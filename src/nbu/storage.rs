@@ -302,3 +302,149 @@ mod tests {
         assert_eq!(kept, ["d1", "c1", "x"]);
     }
 }
+
+#[cfg(test)]
+mod http_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::nbu::stub::{deadline_in, fast_options, site, Recorded, Reply, Stub};
+    use crate::nbu::ClientOptions;
+
+    /// Units `unit-000` … of which every tenth is a tape unit (alternating `TAPE`/`Tape`).
+    fn unit(i: usize) -> serde_json::Value {
+        let storage_type = match i % 20 {
+            0 => "TAPE",
+            10 => "Tape",
+            _ => "DISK",
+        };
+        json!({"type": "storageUnit", "id": format!("unit-{i:03}"),
+               "attributes": {"name": format!("unit-{i:03}"), "storageType": storage_type,
+                              "freeCapacityBytes": 5_000_000_000_000i64 + i as i64,
+                              "totalCapacityBytes": 10_000_000_000_000i64}})
+    }
+
+    /// Serves `total` units by offset; `count` sends `meta.pagination.count`.
+    fn serve(total: usize, count: bool) -> impl Fn(&Recorded, usize) -> Reply {
+        move |r, _| {
+            let offset: usize = r.param("page[offset]").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let limit: usize = r.param("page[limit]").and_then(|v| v.parse().ok()).unwrap_or(10);
+            let data: Vec<_> = (offset..total.min(offset + limit)).map(unit).collect();
+            let mut pagination = json!({"offset": offset, "limit": limit});
+            if count {
+                pagination["count"] = json!(total);
+            }
+            Reply::json(
+                200,
+                json!({"data": data, "meta": {"pagination": pagination}}).to_string(),
+            )
+        }
+    }
+
+    fn client(stub: &Stub, options: ClientOptions) -> Client {
+        Client::new(&site(stub.port(), "K"), options, None).unwrap()
+    }
+
+    fn offsets(stub: &Stub) -> Vec<String> {
+        stub.requests()
+            .iter()
+            .map(|r| r.param("page[offset]").unwrap_or("-").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn collects_every_page_and_drops_tape_units() {
+        let stub = Stub::start(serve(250, true));
+        let units = client(&stub, fast_options())
+            .fetch_storage_units(ApiVersion::V13_0, deadline_in(5000))
+            .unwrap();
+        assert_eq!(offsets(&stub), ["0", "100", "200"]);
+        assert_eq!(units.len(), 250 - 25, "25 of 250 units are tape");
+        assert!(units.iter().all(|u| !u.is_tape()));
+        assert_eq!(units.last().map(|u| u.name.as_str()), Some("unit-249"));
+        assert_eq!(units[0].free_capacity_bytes, Some(5_000_000_000_001));
+        for r in stub.requests() {
+            assert_eq!(r.path, "/netbackup/storage/storage-units");
+            assert_eq!(r.param("page[limit]"), Some("100"));
+            assert_eq!(r.accept_version(), "13.0");
+        }
+    }
+
+    #[test]
+    fn without_a_count_stops_on_a_short_or_empty_page() {
+        let stub = Stub::start(serve(250, false));
+        let units = client(&stub, fast_options())
+            .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
+            .unwrap();
+        assert_eq!(
+            (offsets(&stub), units.len()),
+            (vec!["0".into(), "100".into(), "200".into()], 225)
+        );
+
+        let stub = Stub::start(serve(200, false));
+        let units = client(&stub, fast_options())
+            .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
+            .unwrap();
+        assert_eq!(
+            (offsets(&stub), units.len()),
+            (vec!["0".into(), "100".into(), "200".into()], 180)
+        );
+
+        let stub = Stub::start(serve(0, true));
+        let units = client(&stub, fast_options())
+            .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
+            .unwrap();
+        assert_eq!((offsets(&stub), units.len()), (vec!["0".into()], 0));
+    }
+
+    #[test]
+    fn a_server_that_ignores_the_offset_is_caught() {
+        let stub = Stub::start(|r, n| {
+            let mut r = r.clone();
+            r.query.retain(|(name, _)| name != "page[offset]");
+            serve(1000, false)(&r, n)
+        });
+        let err = client(&stub, fast_options())
+            .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "storage-units: pagination stopped: the server ignored page[offset]=100 (page starts with \"unit-000\" again)"
+        );
+        assert_eq!(offsets(&stub), ["0", "100"]);
+    }
+
+    #[test]
+    fn max_pages_bounds_the_walk() {
+        let stub = Stub::start(serve(1000, true));
+        let options = ClientOptions {
+            max_pages: 3,
+            ..fast_options()
+        };
+        let err = client(&stub, options)
+            .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            NbuError::Pagination {
+                endpoint: "storage-units",
+                detail: "more than 3 pages".into()
+            }
+        );
+        assert_eq!(offsets(&stub), ["0", "100", "200"]);
+    }
+
+    #[test]
+    fn a_401_is_an_auth_error_and_not_retried() {
+        let stub = Stub::start(|_, _| Reply::status(401));
+        let err = client(&stub, fast_options())
+            .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
+            .unwrap_err();
+        assert!(err.is_auth());
+        assert_eq!(
+            err.to_string(),
+            "storage-units: authentication failed (HTTP 401): check apiKey"
+        );
+        assert_eq!(stub.requests().len(), 1);
+    }
+}
