@@ -52,7 +52,8 @@ pub struct ClientOptions {
     pub max_response_bytes: u64,
     /// Most pages followed in one paginated query.
     pub max_pages: usize,
-    /// Attempts per request, first one included; only transport errors, 429 and 5xx retry.
+    /// Attempts per request, first one included (0 counts as 1); only transport errors,
+    /// 429 and 5xx retry.
     pub max_attempts: u32,
     /// First backoff; doubled on each retry.
     pub base_backoff: Duration,

@@ -147,7 +147,14 @@ impl Client {
         // the two queries is seen twice rather than missed, and its newest record is kept.
         let not_done = self.fetch_job_query(version, NOT_DONE_FILTER, deadline)?;
         let finished = self.fetch_job_query(version, &finished_since_filter(window_start), deadline)?;
-        Ok(merge_jobs(vec![finished, not_done]))
+        let (n_finished, n_not_done) = (finished.len(), not_done.len());
+        let jobs = merge_jobs(vec![finished, not_done]);
+        log::debug!(
+            "jobs fetched site={} finished={n_finished} not_done={n_not_done} merged={}",
+            self.site(),
+            jobs.len()
+        );
+        Ok(jobs)
     }
 
     /// All pages of one filtered jobs query.

@@ -17,9 +17,9 @@ pub mod storage;
 mod stub;
 pub mod version;
 
-pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome};
+pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome, PROBE_ENDPOINT};
 pub use error::NbuError;
-pub use jobs::{decode_jobs_page, JobsPage};
+pub use jobs::{decode_jobs_page, JobsPage, JOBS_ENDPOINT};
 pub use model::{Job, StorageUnit};
-pub use storage::{decode_storage_page, StoragePage};
+pub use storage::{decode_storage_page, StoragePage, STORAGE_ENDPOINT};
 pub use version::ApiVersion;

@@ -176,7 +176,14 @@ impl Client {
                     detail,
                 })?;
             if !more {
-                return Ok(keep_disk_units(units));
+                let total = units.len();
+                let kept = keep_disk_units(units);
+                log::debug!(
+                    "storage units fetched site={} total={total} kept={}",
+                    self.site(),
+                    kept.len()
+                );
+                return Ok(kept);
             }
         }
     }
