@@ -1,9 +1,25 @@
-//! The NetBackup REST API: the records we decode and the versions we speak.
+//! The NetBackup REST API: the records we decode, the versions we speak, and the client
+//! that fetches them (auth, versioned `Accept`, detection, retries, pagination).
 //!
-//! It must not know about Prometheus, snapshots or the config file format.
+//! Adding a resource means one file here (`<resource>.rs`: its decoding and its `fetch_*`
+//! method on `Client`). It must not know about Prometheus, snapshots or the config file
+//! format.
 
+pub mod client;
+mod decode;
+pub mod error;
+mod http;
+pub mod jobs;
 pub mod model;
+mod paging;
+pub mod storage;
+#[cfg(test)]
+mod stub;
 pub mod version;
 
+pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome, PROBE_ENDPOINT};
+pub use error::NbuError;
+pub use jobs::{decode_jobs_page, JobsPage, JOBS_ENDPOINT};
 pub use model::{Job, StorageUnit};
+pub use storage::{decode_storage_page, StoragePage, STORAGE_ENDPOINT};
 pub use version::ApiVersion;

@@ -1,0 +1,222 @@
+//! The two NetBackup pagination styles as small state machines: given what a page
+//! returned, decide the next request or stop, and refuse to loop forever (repeated
+//! cursor, ignored offset, too many pages).
+//!
+//! Pure: no HTTP, no decoding. `nbu::jobs` and `nbu::storage` drive them.
+
+use std::collections::HashSet;
+
+/// Cursor style (`page[after]` ← `meta.pagination.next`, an opaque string).
+#[derive(Debug)]
+pub(crate) struct CursorPager {
+    max_pages: usize,
+    pages: usize,
+    seen: HashSet<String>,
+}
+
+impl CursorPager {
+    pub(crate) fn new(max_pages: usize) -> CursorPager {
+        CursorPager {
+            max_pages: max_pages.max(1),
+            pages: 0,
+            seen: HashSet::new(),
+        }
+    }
+
+    /// After a page with `rows` records and cursor `next`: `Ok(Some(cursor))` to fetch
+    /// `page[after]=cursor`, `Ok(None)` when done, `Err` when pagination does not converge.
+    pub(crate) fn after_page(&mut self, rows: usize, next: Option<&str>) -> Result<Option<String>, String> {
+        self.pages += 1;
+        let next = match next.map(str::trim) {
+            Some(n) if !n.is_empty() && rows > 0 => n,
+            _ => return Ok(None),
+        };
+        if !self.seen.insert(next.to_string()) {
+            return Err(format!(
+                "the server repeated cursor {next:?} after {} pages",
+                self.pages
+            ));
+        }
+        if self.pages >= self.max_pages {
+            return Err(format!("more than {} pages", self.max_pages));
+        }
+        Ok(Some(next.to_string()))
+    }
+}
+
+/// Offset style (`page[offset]`, advanced by the rows each page returned).
+#[derive(Debug)]
+pub(crate) struct OffsetPager {
+    limit: usize,
+    max_pages: usize,
+    pages: usize,
+    offset: u64,
+    previous_first: Option<String>,
+}
+
+impl OffsetPager {
+    pub(crate) fn new(limit: usize, max_pages: usize) -> OffsetPager {
+        OffsetPager {
+            limit,
+            max_pages: max_pages.max(1),
+            pages: 0,
+            offset: 0,
+            previous_first: None,
+        }
+    }
+
+    /// The offset of the next request.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// After a page that returned `rows` records, the first one identified by `first_id`,
+    /// with `meta.pagination.count` = `count`: `Ok(true)` to fetch the next page at
+    /// `offset()`, `Ok(false)` when done, `Err` when pagination does not converge.
+    pub(crate) fn after_page(
+        &mut self,
+        rows: usize,
+        count: Option<u64>,
+        first_id: Option<&str>,
+    ) -> Result<bool, String> {
+        self.pages += 1;
+        if rows == 0 {
+            return Ok(false);
+        }
+        if let (Some(first), Some(previous)) = (first_id, self.previous_first.as_deref()) {
+            if !first.is_empty() && first == previous {
+                return Err(format!(
+                    "the server ignored page[offset]={} (page starts with {first:?} again)",
+                    self.offset
+                ));
+            }
+        }
+        self.previous_first = first_id.map(str::to_string);
+        self.offset = self.offset.saturating_add(rows as u64);
+        let more = match count {
+            Some(count) => self.offset < count,
+            None => rows >= self.limit,
+        };
+        if more && self.pages >= self.max_pages {
+            return Err(format!("more than {} pages", self.max_pages));
+        }
+        Ok(more)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_pager() {
+        // (rows, next) per page, and the expected outcome of the last step.
+        type Step<'a> = (usize, Option<&'a str>);
+        let check = |max_pages: usize, steps: &[Step], want: Result<Option<&str>, &str>| {
+            let mut pager = CursorPager::new(max_pages);
+            let mut got = Ok(None);
+            for (rows, next) in steps {
+                got = pager.after_page(*rows, *next);
+                if got.is_err() {
+                    break;
+                }
+            }
+            let got = got.as_ref().map(|o| o.as_deref()).map_err(String::as_str);
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w, "{steps:?}"),
+                (Err(g), Err(w)) => assert!(g.contains(w), "{g} vs {w}"),
+                (g, w) => panic!("{steps:?}: got {g:?}, want {w:?}"),
+            }
+        };
+        check(10, &[(100, Some("abc"))], Ok(Some("abc")));
+        check(10, &[(100, Some("abc")), (100, Some("def"))], Ok(Some("def")));
+        check(10, &[(100, Some(""))], Ok(None));
+        check(10, &[(100, None)], Ok(None));
+        check(10, &[(0, Some("abc"))], Ok(None));
+        check(10, &[(100, Some("  "))], Ok(None));
+        check(
+            10,
+            &[(100, Some("9007199254740993"))],
+            Ok(Some("9007199254740993")),
+        );
+        check(
+            10,
+            &[(100, Some("a")), (100, Some("b")), (100, Some("a"))],
+            Err("repeated cursor \"a\""),
+        );
+        check(2, &[(100, Some("a")), (100, Some("b"))], Err("more than 2 pages"));
+        check(2, &[(100, Some("a")), (100, None)], Ok(None));
+    }
+
+    #[test]
+    fn offset_pager() {
+        // (rows, count, first id) per page; the offsets requested; the final outcome.
+        type Page<'a> = (usize, Option<u64>, Option<&'a str>);
+        let check = |max_pages: usize, pages: &[Page], offsets: &[u64], want: Result<bool, &str>| {
+            let mut pager = OffsetPager::new(100, max_pages);
+            let mut got_offsets = vec![pager.offset()];
+            let mut got = Ok(false);
+            for (rows, count, first) in pages {
+                got = pager.after_page(*rows, *count, *first);
+                match got {
+                    Ok(true) => got_offsets.push(pager.offset()),
+                    _ => break,
+                }
+            }
+            assert_eq!(got_offsets, offsets, "{pages:?}");
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w),
+                (Err(g), Err(w)) => assert!(g.contains(w), "{g} vs {w}"),
+                (g, w) => panic!("{pages:?}: got {g:?}, want {w:?}"),
+            }
+        };
+        // count known: 250 units over 3 pages
+        check(
+            10,
+            &[
+                (100, Some(250), Some("a")),
+                (100, Some(250), Some("b")),
+                (50, Some(250), Some("c")),
+            ],
+            &[0, 100, 200],
+            Ok(false),
+        );
+        // count absent: stop on a short page
+        check(
+            10,
+            &[(100, None, Some("a")), (7, None, Some("b"))],
+            &[0, 100],
+            Ok(false),
+        );
+        // count absent, exact multiple: one extra empty page
+        check(
+            10,
+            &[(100, None, Some("a")), (0, None, None)],
+            &[0, 100],
+            Ok(false),
+        );
+        // server page size smaller than ours, count known: keep going by rows returned
+        check(
+            10,
+            &[(10, Some(25), Some("a")), (10, Some(25), Some("b"))],
+            &[0, 10, 20],
+            Ok(true),
+        );
+        // empty first page
+        check(10, &[(0, Some(0), None)], &[0], Ok(false));
+        // offset ignored
+        check(
+            10,
+            &[(100, Some(300), Some("a")), (100, Some(300), Some("a"))],
+            &[0, 100],
+            Err("ignored page[offset]=100"),
+        );
+        // too many pages
+        check(
+            2,
+            &[(100, Some(1000), Some("a")), (100, Some(1000), Some("b"))],
+            &[0, 100],
+            Err("more than 2 pages"),
+        );
+    }
+}
