@@ -4,4 +4,5 @@
 pub mod collect;
 pub mod config;
 pub mod nbu;
+pub mod sim;
 pub mod timefmt;
