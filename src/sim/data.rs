@@ -837,8 +837,8 @@ pub(crate) fn write_job(out: &mut String, job: &SimJob, cursor: &str, now: UnixM
     let queued = state == "QUEUED" || state == "REQUEUED";
     let kb = job.kilobytes_transferred;
     let elapsed = match (job.start_time, job.end_time) {
-        (Some(s), Some(e)) => e - s,
-        (Some(s), None) if active => now - s,
+        (Some(s), Some(e)) => e.saturating_sub(s),
+        (Some(s), None) if active => now.saturating_sub(s),
         _ => 0,
     };
     let kb_to_transfer = if done { kb } else { kb.saturating_mul(2) };
@@ -1356,6 +1356,27 @@ mod tests {
             (3_723_000, "PT1H2M3S"),
         ] {
             assert_eq!(iso_duration(ms), want);
+        }
+    }
+
+    #[test]
+    fn extreme_values_render_valid_json() {
+        let mut job = SimData::known(NOW).jobs[0].clone();
+        for (value, time) in [(i64::MAX, Some(i64::MAX)), (i64::MIN, Some(i64::MIN)), (0, None)] {
+            job.job_id = value;
+            job.parent_job_id = value;
+            job.kilobytes_transferred = value;
+            job.number_of_files = value;
+            job.start_time = time;
+            job.end_time = time.map(|t| t / 2);
+            job.dedup_ratio = Some(f64::NAN);
+            job.client_name = "quote\" back\\slash \u{1} tab\t é".to_string();
+            for state in ["DONE", "ACTIVE", "QUEUED"] {
+                job.state = state.to_string();
+                let v = job_resource(&job, "c\"", i64::MAX, "b");
+                assert_eq!(v["attributes"]["clientName"], job.client_name.as_str());
+                assert!(v["attributes"]["dedupRatio"].is_null());
+            }
         }
     }
 }

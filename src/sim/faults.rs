@@ -270,11 +270,11 @@ fn limit_param(req: &Request, max: usize) -> usize {
 
 /// A jobs page of fresh jobs (ids never seen before) with a fresh `next`.
 fn endless_jobs(shared: &Shared, req: &Request) -> String {
-    let page: i64 = req
+    let page = req
         .param("page[after]")
         .and_then(|c| c.strip_prefix("endless."))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+        .and_then(|n| n.parse::<u32>().ok())
+        .map_or(0, i64::from);
     let limit = limit_param(req, 100) as i64;
     let served = shared.served();
     let jobs = &served.data.jobs;

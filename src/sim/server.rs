@@ -681,8 +681,10 @@ pub(crate) fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> 
         match bytes[i] {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
                 i += 3;
             }
             b'+' if plus_is_space => {
@@ -1985,6 +1987,7 @@ pub(crate) mod tests {
             b"GET /netbackup/admin/jobs?filter=%zz HTTP/1.1\r\n\r\n".to_vec(),
             b"GET /netbackup/admin/jobs?filter=%ff HTTP/1.1\r\n\r\n".to_vec(),
             b"GET /netbackup/admin/%4 HTTP/1.1\r\n\r\n".to_vec(),
+            b"GET /netbackup/admin/jobs?a=%+1 HTTP/1.1\r\n\r\n".to_vec(),
             b"GET /netbackup/\xff HTTP/1.1\r\n\r\n".to_vec(),
             b"GET /netbackup/admin/jobs HTTP/1.1\r\nX: \xc3\x28\r\n\r\n".to_vec(),
             b"\x00\x01\x02\x03\r\n\r\n".to_vec(),
@@ -2141,5 +2144,86 @@ pub(crate) mod tests {
             started.elapsed()
         );
         drop(idle);
+    }
+
+    /// Mutates a valid request at random (seeded): every mutant gets an HTTP answer and
+    /// the server keeps serving.
+    #[test]
+    fn mutated_requests_always_get_an_answer() {
+        use crate::sim::data::XorShift;
+        let server = start(SimData::known(now_millis()));
+        let valid = format!(
+            "GET /netbackup/admin/jobs?filter={}&page%5Blimit%5D=5&sort=-jobId&page%5Bafter%5D=i.110.110 HTTP/1.1\r\n\
+             Host: 127.0.0.1\r\nAuthorization: {KEY}\r\nAccept: application/vnd.netbackup+json;version=13.0\r\n\r\n",
+            enc("endTime ge 2025-01-01T00:00:00.000Z and state eq 'DONE' and status lt 2")
+        );
+        assert_eq!(raw(server.addr(), valid.as_bytes()).unwrap().status, 200);
+        let mut rng = XorShift::new(99);
+        for round in 0..300 {
+            let mut bytes = valid.clone().into_bytes();
+            for _ in 0..1 + rng.next_u64() % 4 {
+                let at = (rng.next_u64() % bytes.len() as u64) as usize;
+                match rng.next_u64() % 3 {
+                    0 => bytes[at] = rng.next_u64() as u8,
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => {
+                        let specials = b"%'() +\\\r\n\x00\xff";
+                        bytes.insert(at, specials[(rng.next_u64() % specials.len() as u64) as usize]);
+                    }
+                }
+            }
+            let mut stream = TcpStream::connect(server.addr()).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let _ = stream.write_all(&bytes);
+            let _ = stream.shutdown(Shutdown::Write);
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+            assert!(
+                answer.starts_with(b"HTTP/1.1 "),
+                "round {round}: {:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        assert_eq!(get(&server, "/admin/jobs").status, 200);
+    }
+
+    #[test]
+    fn filter_parser_survives_random_token_soup() {
+        use crate::sim::data::XorShift;
+        let words = [
+            "endTime",
+            "state",
+            "status",
+            "jobId",
+            "eq",
+            "ne",
+            "ge",
+            "lt",
+            "and",
+            "or",
+            "not",
+            "'DONE'",
+            "''",
+            "'",
+            "5",
+            "-1",
+            "2025-01-01T00:00:00Z",
+            "'2025-01-01T00:00:00Z'",
+            "(",
+            ")",
+            "contains(x,'y')",
+            "9999999999999999999999",
+        ];
+        let mut rng = XorShift::new(7);
+        for _ in 0..5_000 {
+            let n = 1 + rng.next_u64() % 8;
+            let text: Vec<&str> = (0..n)
+                .map(|_| words[(rng.next_u64() % words.len() as u64) as usize])
+                .collect();
+            let _ = parse_filter(&text.join(" "));
+        }
+        assert_eq!(parse_filter("status lt 2 and state eq 'it''s'").unwrap().len(), 2);
     }
 }
