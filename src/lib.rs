@@ -5,4 +5,5 @@ pub mod collect;
 pub mod config;
 pub mod metrics;
 pub mod nbu;
+pub mod sim;
 pub mod timefmt;
