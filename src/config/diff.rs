@@ -149,3 +149,179 @@ fn site(out: &mut Changes, p: &str, old: &SiteConfig, new: &SiteConfig) {
     );
     out.field(p, "timeout", old.timeout, new.timeout);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{load_from_bytes, Config};
+    use super::*;
+
+    const SENTINEL: &str = "SENTINEL-abc123";
+
+    const BASE: &str = "\
+server: {port: 2112, logLevel: info}
+reload: {debounce: 200ms}
+nbuservers:
+  - {site: paris, host: paris.example.com, apiKey: SENTINEL-abc123}
+  - {site: london, host: london.example.com, apiKey: other-key}
+";
+
+    fn env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn config_in(dir: &Path, yaml: &str) -> Config {
+        match load_from_bytes(&dir.join("config.yaml"), yaml.as_bytes(), &env) {
+            Ok(loaded) => loaded.config,
+            Err(e) => panic!("{yaml}\n{e}"),
+        }
+    }
+
+    fn config(yaml: &str) -> Config {
+        config_in(Path::new("/nonexistent"), yaml)
+    }
+
+    /// The change set from BASE to BASE with `from` replaced by `to`, as displayed.
+    fn check(from: &str, to: &str, expected: &str) -> Option<String> {
+        assert!(BASE.contains(from), "{from:?} not in BASE");
+        let changes = diff(&config(BASE), &config(&BASE.replacen(from, to, 1)));
+        let shown = changes.to_string();
+        assert!(!shown.contains(SENTINEL) && !format!("{changes:?}").contains(SENTINEL));
+        (shown != expected).then(|| format!("{from:?} -> {to:?}: got {shown:?}, want {expected:?}"))
+    }
+
+    #[test]
+    fn each_change_names_its_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("port: 2112", "port: 9100", "server.port"),
+            ("logLevel: info", "logLevel: debug", "server.logLevel"),
+            ("logLevel: info", "logLevel: INFO", ""),
+            ("port: 2112", "port: 2112, host: 127.0.0.1", "server.host"),
+            ("port: 2112", "port: 2112, uri: /m", "server.uri"),
+            ("port: 2112", "port: 2112, scrapingInterval: 2h", "server.scrapingInterval"),
+            (
+                "port: 2112",
+                "port: 2112, collectionInterval: 10m",
+                "server.collectionInterval",
+            ),
+            ("port: 2112", "port: 2112, collectionTimeout: 1m", "server.collectionTimeout"),
+            ("port: 2112", "port: 2112, logName: x.log", "server.logName"),
+            ("port: 2112", "port: 2112, enableLifecycle: true", "server.enableLifecycle"),
+            ("debounce: 200ms", "debounce: 1s", "reload.debounce"),
+            ("debounce: 200ms", "debounce: 200ms, pollInterval: 0", "reload.pollInterval"),
+            (
+                "apiKey: SENTINEL-abc123",
+                "apiKey: SENTINEL-abc124",
+                "nbuservers[paris].apiKey",
+            ),
+            ("host: paris.example.com", "host: paris2.example.com", "nbuservers[paris].host"),
+            ("site: paris,", "site: paris, port: 443,", "nbuservers[paris].port"),
+            ("site: paris,", "site: paris, scheme: http,", "nbuservers[paris].scheme"),
+            ("site: paris,", "site: paris, uri: /nbu,", "nbuservers[paris].uri"),
+            ("site: paris,", "site: paris, apiVersion: \"13.0\",", "nbuservers[paris].apiVersion"),
+            (
+                "site: paris,",
+                "site: paris, insecureSkipVerify: true,",
+                "nbuservers[paris].insecureSkipVerify",
+            ),
+            ("site: paris,", "site: paris, timeout: 5s,", "nbuservers[paris].timeout"),
+            (
+                "site: paris,",
+                "site: paris, port: 443, timeout: 5s,",
+                "nbuservers[paris].port,nbuservers[paris].timeout",
+            ),
+            ("site: paris,", "site: roma,", "nbuservers[paris](removed),nbuservers[roma](added)"),
+            (
+                "  - {site: london, host: london.example.com, apiKey: other-key}\n",
+                "",
+                "nbuservers[london](removed)",
+            ),
+            (
+                "  - {site: london, host: london.example.com, apiKey: other-key}\n",
+                "  - {site: london, host: london.example.com, apiKey: other-key}\n  - {site: rome, host: r, apiKey: k}\n",
+                "nbuservers[rome](added)",
+            ),
+            // Sites are matched by name, not position.
+            (
+                "  - {site: paris, host: paris.example.com, apiKey: SENTINEL-abc123}\n  - {site: london, host: london.example.com, apiKey: other-key}\n",
+                "  - {site: london, host: london.example.com, apiKey: other-key}\n  - {site: paris, host: paris.example.com, apiKey: SENTINEL-abc123}\n",
+                "",
+            ),
+        ];
+        let failures: Vec<String> = cases.iter().filter_map(|(f, t, w)| check(f, t, w)).collect();
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn identical_configs_have_no_changes() {
+        let c = config(BASE);
+        let changes = diff(&c, &c);
+        assert!(changes.is_empty());
+        assert_eq!(changes.to_string(), "");
+        assert_eq!(changes.keys(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn kinds_keys_and_display() {
+        let old = config(BASE);
+        let new = config(
+            &BASE
+                .replace("logLevel: info", "logLevel: debug")
+                .replace("apiKey: SENTINEL-abc123", "apiKey: rotated")
+                .replace("site: london", "site: rome"),
+        );
+        let changes = diff(&old, &new);
+        assert_eq!(
+            changes.to_string(),
+            "server.logLevel,nbuservers[paris].apiKey,nbuservers[london](removed),nbuservers[rome](added)"
+        );
+        assert_eq!(
+            changes.keys(),
+            [
+                "server.logLevel",
+                "nbuservers[paris].apiKey",
+                "nbuservers[london]",
+                "nbuservers[rome]"
+            ]
+        );
+        let kinds: Vec<ChangeKind> = changes.changes.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ChangeKind::Changed,
+                ChangeKind::Changed,
+                ChangeKind::Removed,
+                ChangeKind::Added
+            ]
+        );
+    }
+
+    #[test]
+    fn file_contents_count_as_changes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+        write("paris.key", "SENTINEL-abc123\n");
+        write("ca.pem", "-----BEGIN CERTIFICATE-----\nA\n");
+        let yaml = "nbuservers: [{site: paris, host: h, apiKeyFile: paris.key, caFile: ca.pem}]\n";
+        let before = config_in(dir.path(), yaml);
+
+        write("paris.key", "SENTINEL-abc999\n");
+        let rotated = config_in(dir.path(), yaml);
+        let changes = diff(&before, &rotated);
+        assert_eq!(changes.to_string(), "nbuservers[paris].apiKey");
+
+        write("ca.pem", "-----BEGIN CERTIFICATE-----\nB\n");
+        assert_eq!(
+            diff(&rotated, &config_in(dir.path(), yaml)).to_string(),
+            "nbuservers[paris].caFile"
+        );
+
+        // Same key, now written inline: only where it comes from changed.
+        let inline = "nbuservers: [{site: paris, host: h, apiKey: SENTINEL-abc999, caFile: ca.pem}]\n";
+        assert_eq!(
+            diff(&rotated, &config_in(dir.path(), inline)).to_string(),
+            "nbuservers[paris].apiKeyFile,nbuservers[paris].caFile"
+        );
+    }
+}
