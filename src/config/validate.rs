@@ -9,6 +9,7 @@
 //! user wrote it (marked "(expanded)" when it held `${VAR}`), never for `apiKey`.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,10 +24,20 @@ use crate::nbu::ApiVersion;
 use crate::timefmt::parse_go_duration;
 
 /// A file's content and, on Unix, its permission bits.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct FileData {
     pub bytes: Vec<u8>,
     pub mode: Option<u32>,
+}
+
+/// The content may be an API key: `Debug` shows only its length.
+impl fmt::Debug for FileData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileData")
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("mode", &self.mode)
+            .finish()
+    }
 }
 
 /// Reads a file; the error is the OS error text.
