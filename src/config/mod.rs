@@ -1,7 +1,247 @@
-//! Configuration: the checked model the daemon runs on.
+//! Configuration: loading a YAML file into the checked [`Config`] the daemon runs on.
 //!
-//! It must not know how a config is applied at run time.
+//! The pipeline, one file per step: bytes -> [`raw`] (YAML syntax and the schema's shape)
+//! -> [`validate`] (`${VAR}` expansion, types, ranges, defaults, key files) -> [`Config`];
+//! [`diff`] compares two configs by key name. This module is the only one doing I/O: it
+//! reads the config and the files it names, hashes them, and checks file modes.
+//!
+//! It must not know how a config is applied at run time (that is the reload worker's job).
 
+pub mod diff;
+mod env;
 pub mod model;
+mod raw;
+mod suggest;
+mod validate;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+pub use diff::{diff, Change, ChangeKind, ChangeSet};
 pub use model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, SiteAddress, SiteConfig};
+
+use validate::FileData;
+
+/// A successfully loaded config.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub config: Config,
+    /// SHA-256 over the config bytes and, per site in order, its `apiKeyFile` and `caFile`
+    /// contents: equal hashes mean nothing the config depends on changed.
+    pub sha256: [u8; 32],
+    /// Accepted but ignored or risky settings, one line each (`key: message`).
+    pub warnings: Vec<String>,
+}
+
+impl Loaded {
+    pub fn sha256_hex(&self) -> String {
+        self.sha256.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The first 12 hex characters, for logs and the status page.
+    pub fn sha256_short(&self) -> String {
+        let mut hex = self.sha256_hex();
+        hex.truncate(12);
+        hex
+    }
+}
+
+/// One thing wrong with a config, at a key path such as `nbuservers[1].port`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Empty for problems with the file as a whole (syntax, empty file).
+    pub key: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in one config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{}: {problem}", self.path.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// How `${VAR}` references are looked up; tests pass a closure over a map.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, for production.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Reads the config file once, then [`load_from_bytes`].
+pub fn load(path: &Path, env: EnvLookup) -> Result<Loaded, LoadError> {
+    match std::fs::read(path) {
+        Ok(bytes) => load_from_bytes(path, &bytes, env),
+        Err(e) => Err(LoadError {
+            path: path.to_path_buf(),
+            problems: vec![Problem::new("", format!("cannot read: {e}"))],
+        }),
+    }
+}
+
+/// Parses and validates config bytes. `path` names the file in messages and is the base
+/// for relative `apiKeyFile`, `caFile` and `logName`; the files those keys name are read
+/// here (once each).
+pub fn load_from_bytes(path: &Path, bytes: &[u8], env: EnvLookup) -> Result<Loaded, LoadError> {
+    let fail = |problems: Vec<Problem>| LoadError {
+        path: path.to_path_buf(),
+        problems,
+    };
+    let (raw, mut problems) = raw::parse(bytes).map_err(|problem| fail(vec![problem]))?;
+    let base_dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let files = FileCache::default();
+    let read = |p: &Path| files.read(p);
+    let outcome = validate::validate(&raw, base_dir, env, &read);
+    problems.extend(outcome.problems);
+    let config = match outcome.config {
+        Some(config) if problems.is_empty() => config,
+        _ => return Err(fail(problems)),
+    };
+
+    let mut warnings = Vec::new();
+    if outcome.inline_api_key {
+        if let Some(mode) = file_mode(path).filter(|m| m & 0o044 != 0) {
+            warnings.push(format!(
+                "{} is readable by other users (mode {:04o}) and holds an API key; chmod 600 it",
+                path.display(),
+                mode & 0o7777
+            ));
+        }
+    }
+    warnings.extend(outcome.warnings);
+
+    let mut hasher = Sha256::new();
+    hash_part(&mut hasher, Some(bytes));
+    for site in &config.sites {
+        let key_bytes = site.api_key_file.as_deref().and_then(|p| files.bytes(p));
+        hash_part(&mut hasher, key_bytes.as_deref());
+        hash_part(&mut hasher, site.ca_pem.as_deref());
+    }
+    Ok(Loaded {
+        config,
+        sha256: hasher.finalize().into(),
+        warnings,
+    })
+}
+
+/// Length-prefixed, so that moving bytes between parts changes the hash.
+fn hash_part(hasher: &mut Sha256, part: Option<&[u8]>) {
+    match part {
+        None => hasher.update([0u8]),
+        Some(bytes) => {
+            hasher.update([1u8]);
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        }
+    }
+}
+
+/// Files named by the config, each read at most once per load.
+#[derive(Default)]
+struct FileCache {
+    read: RefCell<HashMap<PathBuf, Result<FileData, String>>>,
+}
+
+impl FileCache {
+    fn read(&self, path: &Path) -> Result<FileData, String> {
+        if let Some(found) = self.read.borrow().get(path) {
+            return found.clone();
+        }
+        let result = std::fs::read(path)
+            .map(|bytes| FileData {
+                bytes,
+                mode: file_mode(path),
+            })
+            .map_err(|e| e.to_string());
+        self.read.borrow_mut().insert(path.to_path_buf(), result.clone());
+        result
+    }
+
+    fn bytes(&self, path: &Path) -> Option<Vec<u8>> {
+        match self.read.borrow().get(path) {
+            Some(Ok(data)) => Some(data.bytes.clone()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).ok().map(|m| m.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn file_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// The one line `check-config` prints, e.g.
+/// `config OK: 2 sites (paris, london), listening on 0.0.0.0:2112/metrics, sha256 0123456789ab`.
+pub fn summary(loaded: &Loaded) -> String {
+    let config = &loaded.config;
+    let names: Vec<&str> = config.sites.iter().map(|s| s.name.as_str()).collect();
+    let count = match names.len() {
+        1 => "1 site".to_owned(),
+        n => format!("{n} sites"),
+    };
+    let host = if config.server.host.contains(':') && !config.server.host.starts_with('[') {
+        format!("[{}]", config.server.host)
+    } else {
+        config.server.host.clone()
+    };
+    let mut line = format!(
+        "config OK: {count} ({}), listening on {host}:{}{}, sha256 {}",
+        names.join(", "),
+        config.server.port,
+        config.server.uri,
+        loaded.sha256_short()
+    );
+    match loaded.warnings.len() {
+        0 => {}
+        1 => line.push_str(", 1 warning"),
+        n => line.push_str(&format!(", {n} warnings")),
+    }
+    line
+}
