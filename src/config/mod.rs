@@ -141,7 +141,7 @@ pub fn load_from_bytes(path: &Path, bytes: &[u8], env: EnvLookup) -> Result<Load
 
     let mut warnings = Vec::new();
     if outcome.inline_api_key {
-        if let Some(mode) = file_mode(path).filter(|m| m & 0o044 != 0) {
+        if let Some(mode) = file_mode(path).filter(|m| m & 0o004 != 0) {
             warnings.push(format!(
                 "{} is readable by other users (mode {:04o}) and holds an API key; chmod 600 it",
                 path.display(),

@@ -190,7 +190,8 @@ impl Checker<'_> {
         }
     }
 
-    fn port(&mut self, key: &str, field: &Field, default: u16) -> Option<u16> {
+    /// A port number; `allow_zero` for the listener, where 0 asks the OS for a free port.
+    fn port(&mut self, key: &str, field: &Field, default: u16, allow_zero: bool) -> Option<u16> {
         let Some(leaf) = field else {
             return Some(default);
         };
@@ -206,9 +207,10 @@ impl Checker<'_> {
             return None;
         }
         match value.parse::<i64>().ok().and_then(|n| u16::try_from(n).ok()) {
-            Some(port) if port > 0 => Some(port),
+            Some(port) if port > 0 || allow_zero => Some(port),
             _ => {
-                self.problem(key, format!("{} is out of range 1-65535", text.shown()));
+                let low = if allow_zero { 0 } else { 1 };
+                self.problem(key, format!("{} is out of range {low}-65535", text.shown()));
                 None
             }
         }
@@ -302,7 +304,7 @@ impl Checker<'_> {
             }
             _ => "0.0.0.0".to_owned(),
         };
-        let port = self.port("server.port", &raw.port, 2112).unwrap_or(0);
+        let port = self.port("server.port", &raw.port, 2112, true).unwrap_or(0);
         let uri = match self.opt_text("server.uri", &raw.uri, "a path like /metrics") {
             Some(Some(text)) => {
                 if let Some(why) = metrics_path_problem(&text.value) {
@@ -556,7 +558,7 @@ impl Checker<'_> {
             },
             _ => Scheme::Https,
         };
-        let port = self.port(&key("port"), &raw.port, 1556).unwrap_or(0);
+        let port = self.port(&key("port"), &raw.port, 1556, false).unwrap_or(0);
         let uri = match self.opt_text(&key("uri"), &raw.uri, "a path like /netbackup") {
             Some(Some(text)) => match normalise_base_path(&text.value) {
                 Some(uri) => uri,
@@ -689,7 +691,7 @@ impl Checker<'_> {
                 let Some(data) = self.read(&key, &file) else {
                     return (Secret::default(), Some(file));
                 };
-                if let Some(mode) = data.mode.filter(|m| m & 0o044 != 0) {
+                if let Some(mode) = data.mode.filter(|m| m & 0o004 != 0) {
                     self.warn(
                         &key,
                         &format!(
@@ -919,9 +921,9 @@ mod tests {
             ("nbuservers: [{site: paris, host: nbu, apiKey: [SENTINEL-abc123]}]\n", &["nbuservers[0].apiKey: expected a string, got a list"]),
             ("nbuservers: [{site: paris, host: {a: 1}, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: expected a host name or address, got a mapping"]),
             // Ports, as integers and as strings.
-            ("server: {port: 70000}\n", &["server.port: 70000 is out of range 1-65535"]),
-            ("server: {port: 0}\n", &["server.port: 0 is out of range 1-65535"]),
-            ("server: {port: -1}\n", &["server.port: -1 is out of range 1-65535"]),
+            ("server: {port: 70000}\n", &["server.port: 70000 is out of range 0-65535"]),
+            ("nbuservers: [{site: paris, host: nbu, port: 0, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: 0 is out of range 1-65535"]),
+            ("server: {port: -1}\n", &["server.port: -1 is out of range 0-65535"]),
             ("nbuservers: [{site: paris, host: nbu, port: \"70000\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"70000\" is out of range 1-65535"]),
             ("nbuservers: [{site: paris, host: nbu, port: \"15x6\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"15x6\" is not a port number"]),
             ("nbuservers: [{site: paris, host: nbu, port: \"${BIG_PORT}\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"${BIG_PORT}\" (expanded) is out of range 1-65535"]),
@@ -1044,7 +1046,7 @@ nbuservers:
 ";
         let want = [
             "server.colectionInterval: unknown key (did you mean `collectionInterval`?)",
-            "server.port: 99999 is out of range 1-65535",
+            "server.port: 99999 is out of range 0-65535",
             "server.logLevel: \"loud\" is not a log level (expected error, warn, info, debug or trace)",
             "reload.debounce: \"1m\" is too long (at most 10s)",
             "nbuservers[0].host: environment variable NOPE is not set",
@@ -1348,13 +1350,13 @@ nbuservers:
     fn load_error_and_summary_text() {
         let fx = Fixture::new();
         let e = fx
-            .load("server: {port: 0, banana: 1}\nnbuservers: []\n")
+            .load("server: {port: 70000, banana: 1}\nnbuservers: []\n")
             .expect_err("invalid");
         let path = fx.file("config.yaml").display().to_string();
         assert_eq!(
             e.to_string(),
             format!(
-                "{path}: server.banana: unknown key\n{path}: server.port: 0 is out of range 1-65535\n{path}: nbuservers: no NetBackup server configured; add at least one site under nbuservers"
+                "{path}: server.banana: unknown key\n{path}: server.port: 70000 is out of range 0-65535\n{path}: nbuservers: no NetBackup server configured; add at least one site under nbuservers"
             )
         );
         let missing = fx.file("nope.yaml");

@@ -1,0 +1,263 @@
+//! `nbu-exporter reload`: the synchronous reload client that `systemctl reload` runs.
+//!
+//! It reads the daemon's attempt counter from `/-/config-status`, triggers one reload
+//! (SIGHUP to `--pid`, or `POST /-/reload`), then waits for an attempt newer than the one
+//! it saw, so it never reports an earlier reload's result. Exit 0 applied or unchanged,
+//! 1 rejected or failed, 2 unreachable or timed out. It knows the daemon only through its
+//! HTTP API and its pid.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::cli::{parse_timeout, until};
+
+#[derive(Deserialize, Debug, Clone)]
+struct AttemptView {
+    id: u64,
+    trigger: String,
+    result: String,
+    generation: u64,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    problems: Vec<String>,
+    #[serde(default)]
+    changes: Vec<String>,
+}
+
+#[derive(Deserialize, Debug)]
+struct StatusView {
+    attempts: u64,
+    generation: u64,
+    #[serde(default)]
+    history: Vec<AttemptView>,
+}
+
+const UNREACHABLE: u8 = 2;
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout.min(Duration::from_secs(5))))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn fetch_status(agent: &ureq::Agent, base: &str) -> Result<StatusView, String> {
+    let url = format!("{base}/-/config-status");
+    let mut response = agent.get(&url).call().map_err(|e| format!("{url}: {e}"))?;
+    if response.status() != 200 {
+        return Err(format!("{url}: HTTP {}", response.status().as_u16()));
+    }
+    response
+        .body_mut()
+        .read_json::<StatusView>()
+        .map_err(|e| format!("{url}: unexpected answer: {e}"))
+}
+
+pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &str) -> ExitCode {
+    let timeout = match parse_timeout(timeout) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: --timeout: {e}");
+            return ExitCode::from(UNREACHABLE);
+        }
+    };
+    let deadline = Instant::now() + timeout;
+    let agent = agent(timeout);
+    let candidates = match url {
+        Some(u) => vec![u.trim_end_matches('/').to_string()],
+        None => {
+            let mut c = base_urls_from_config(config_path);
+            if let Some(pid) = pid {
+                c.extend(listening_urls(pid));
+            }
+            c.dedup();
+            c
+        }
+    };
+    let mut errors = Vec::new();
+    let mut found = None;
+    for base in &candidates {
+        match fetch_status(&agent, base) {
+            Ok(status) => {
+                found = Some((base.clone(), status));
+                break;
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let Some((base, before)) = found else {
+        eprintln!("error: cannot reach the exporter: {}", errors.join("; "));
+        return ExitCode::from(UNREACHABLE);
+    };
+
+    match pid {
+        Some(pid) => {
+            if let Err(e) = send_sighup(pid) {
+                eprintln!("error: {e}");
+                return ExitCode::from(UNREACHABLE);
+            }
+        }
+        None => return http_reload(&agent, &base),
+    }
+
+    let seen = before.attempts;
+    let outcome = until(deadline, Duration::from_millis(20), || {
+        let status = fetch_status(&agent, &base).ok()?;
+        status.history.into_iter().find(|a| a.id > seen)
+    });
+    match outcome {
+        Some(attempt) => report(&attempt),
+        None => {
+            eprintln!(
+                "error: no reload outcome within {}s (generation {} still running); see {base}/-/config-status",
+                timeout.as_secs_f64(),
+                before.generation
+            );
+            ExitCode::from(UNREACHABLE)
+        }
+    }
+}
+
+fn http_reload(agent: &ureq::Agent, base: &str) -> ExitCode {
+    let url = format!("{base}/-/reload");
+    let mut response = match agent.post(&url).send_empty() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {url}: {e}");
+            return ExitCode::from(UNREACHABLE);
+        }
+    };
+    if response.status() == 403 {
+        eprintln!(
+            "error: {url}: the lifecycle API is disabled; pass --pid, or set server.enableLifecycle: true"
+        );
+        return ExitCode::from(UNREACHABLE);
+    }
+    match response.body_mut().read_json::<AttemptView>() {
+        Ok(attempt) => report(&attempt),
+        Err(e) => {
+            eprintln!("error: {url}: HTTP {}: {e}", response.status().as_u16());
+            ExitCode::from(UNREACHABLE)
+        }
+    }
+}
+
+fn report(a: &AttemptView) -> ExitCode {
+    match a.result.as_str() {
+        "applied" => {
+            let changes = if a.changes.is_empty() {
+                String::new()
+            } else {
+                format!(" (changed: {})", a.changes.join(", "))
+            };
+            println!("reload applied: generation {} is running{changes}", a.generation);
+            ExitCode::SUCCESS
+        }
+        "unchanged" => {
+            println!(
+                "reload unchanged: generation {} already runs this config",
+                a.generation
+            );
+            ExitCode::SUCCESS
+        }
+        other => {
+            eprintln!(
+                "reload {other} (trigger {}): {}; still serving generation {}",
+                a.trigger,
+                a.reason.as_deref().unwrap_or("see the problems below"),
+                a.generation
+            );
+            for p in &a.problems {
+                eprintln!("  {p}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn send_sighup(pid: i32) -> Result<(), String> {
+    // pid 0, 1 and negative values address groups or init: never signal those.
+    let target = rustix::process::Pid::from_raw(pid)
+        .filter(|_| pid > 1)
+        .ok_or_else(|| format!("invalid pid {pid}"))?;
+    rustix::process::kill_process(target, rustix::process::Signal::HUP).map_err(|e| match e {
+        rustix::io::Errno::SRCH => format!("no process with pid {pid}"),
+        rustix::io::Errno::PERM => format!("not allowed to signal pid {pid}"),
+        other => format!("cannot signal pid {pid}: {other}"),
+    })
+}
+
+/// The exporter's address as the config file gives it, read leniently (the file may be
+/// the invalid one we are about to be told about).
+fn base_urls_from_config(path: &Path) -> Vec<String> {
+    let value: Option<serde_yaml::Value> = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_yaml::from_slice(&bytes).ok());
+    let server = value.as_ref().and_then(|v| v.get("server"));
+    let host = server
+        .and_then(|s| s.get("host"))
+        .and_then(|h| h.as_str())
+        .unwrap_or("0.0.0.0");
+    let port = server
+        .and_then(|s| s.get("port"))
+        .and_then(|p| {
+            p.as_u64()
+                .or_else(|| p.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+        .unwrap_or(2112);
+    vec![format!("http://{}:{port}", connectable(host))]
+}
+
+fn connectable(host: &str) -> String {
+    match host {
+        "" | "0.0.0.0" => "127.0.0.1".to_string(),
+        "::" | "[::]" => "[::1]".to_string(),
+        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+        h => h.to_string(),
+    }
+}
+
+/// Where process `pid` listens, from /proc: a daemon whose new config moves the port is
+/// still on the old one until the reload we are about to ask for.
+fn listening_urls(pid: i32) -> Vec<String> {
+    let mut inodes = std::collections::HashSet::new();
+    if let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        for entry in entries.flatten().take(10_000) {
+            if let Ok(link) = std::fs::read_link(entry.path()) {
+                let link = link.to_string_lossy();
+                if let Some(inode) = link.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+                    inodes.insert(inode.to_string());
+                }
+            }
+        }
+    }
+    let mut urls = Vec::new();
+    for (table, loopback) in [("tcp", "127.0.0.1"), ("tcp6", "[::1]")] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address is field 1 (HEX_IP:HEX_PORT), state field 3 (0A = LISTEN), inode field 9.
+            let (Some(local), Some(state), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9))
+            else {
+                continue;
+            };
+            if *state != "0A" || !inodes.contains(*inode) {
+                continue;
+            }
+            if let Some(port) = local
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+            {
+                urls.push(format!("http://{loopback}:{port}"));
+            }
+        }
+    }
+    urls
+}

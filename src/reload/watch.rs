@@ -1,0 +1,210 @@
+//! The file-watch input: a `notify` watcher on the config file's directory (never the file
+//! itself, whose inode editors and kubelet replace), plus the directory of the symlink
+//! target when the config path is a symlink (`..data/config.yaml` on Kubernetes).
+//!
+//! Any event that may concern the config (its name, a name in its symlink chain, a
+//! kubelet `..data`-style name, a rescan or an event without a path) becomes
+//! `Event::FileChanged`; debouncing and reading belong to the reload worker, which trusts
+//! content hashes, not event kinds. Watch errors become `Event::WatcherFailed`.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use parking_lot::Mutex;
+
+use super::Event;
+
+/// What the worker wants from the watcher: a real inotify watch, or none (tests inject a
+/// failure to exercise the polling fallback).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchMode {
+    Notify,
+    /// Behave as if the watcher could not be created.
+    Unavailable,
+}
+
+/// The watched directories and the names in them that matter.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Targets {
+    dirs: BTreeSet<PathBuf>,
+    names: BTreeSet<OsString>,
+}
+
+/// Works out which directories to watch for `config_path` and which names matter:
+/// the path's own directory and name, and for each symlink hop the target's directory
+/// and name.
+fn targets_for(config_path: &Path) -> Targets {
+    let mut t = Targets::default();
+    let mut current = config_path.to_path_buf();
+    // Bounded: a symlink loop must not spin here.
+    for _ in 0..16 {
+        let dir = match current.parent() {
+            Some(p) if p.as_os_str().is_empty() => PathBuf::from("."),
+            Some(p) => p.to_path_buf(),
+            None => PathBuf::from("/"),
+        };
+        t.dirs.insert(dir.clone());
+        if let Some(name) = current.file_name() {
+            t.names.insert(name.to_os_string());
+        }
+        match std::fs::read_link(&current) {
+            Ok(target) => {
+                current = if target.is_absolute() {
+                    target
+                } else {
+                    dir.join(target)
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    // The canonical path covers links in intermediate components (`..data/config.yaml`).
+    if let Ok(canonical) = std::fs::canonicalize(config_path) {
+        if let Some(dir) = canonical.parent() {
+            t.dirs.insert(dir.to_path_buf());
+        }
+        if let Some(name) = canonical.file_name() {
+            t.names.insert(name.to_os_string());
+        }
+    }
+    t
+}
+
+/// Opening or reading a file (as the reload worker does) is not a change; closing a file
+/// that was open for writing is.
+fn is_read_only_access(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode};
+    match kind {
+        notify::EventKind::Access(AccessKind::Close(AccessMode::Write)) => false,
+        notify::EventKind::Access(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether an event on `path` may concern the config.
+fn is_relevant(names: &BTreeSet<OsString>, path: &Path) -> bool {
+    match path.file_name() {
+        Some(name) => names.contains(name) || name.to_string_lossy().starts_with(".."),
+        None => true,
+    }
+}
+
+/// A live directory watch. Dropping it stops the watch.
+pub struct ConfigWatch {
+    config_path: PathBuf,
+    watcher: RecommendedWatcher,
+    watched: Targets,
+    names: Arc<Mutex<BTreeSet<OsString>>>,
+}
+
+impl ConfigWatch {
+    /// Starts watching. Fails when the watcher cannot be created or no directory can be
+    /// watched (inotify limits, a missing directory); the worker then polls.
+    pub fn start(config_path: &Path, mode: WatchMode, events: Sender<Event>) -> Result<ConfigWatch, String> {
+        if mode == WatchMode::Unavailable {
+            return Err("file watching disabled".into());
+        }
+        let names: Arc<Mutex<BTreeSet<OsString>>> = Arc::default();
+        let handler_names = Arc::clone(&names);
+        let watcher =
+            notify::recommended_watcher(move |result: notify::Result<notify::Event>| match result {
+                Ok(event) => {
+                    // Our own reads of the config open and close it: those events change
+                    // nothing and would feed back into endless reloads.
+                    if is_read_only_access(&event.kind) {
+                        return;
+                    }
+                    let relevant = event.need_rescan()
+                        || event.paths.is_empty()
+                        || event.paths.iter().any(|p| is_relevant(&handler_names.lock(), p));
+                    if relevant {
+                        let _ = events.send(Event::FileChanged);
+                    }
+                }
+                Err(e) => {
+                    let _ = events.send(Event::WatcherFailed(e.to_string()));
+                }
+            })
+            .map_err(|e| format!("cannot create file watcher: {e}"))?;
+        let mut watch = ConfigWatch {
+            config_path: config_path.to_path_buf(),
+            watcher,
+            watched: Targets::default(),
+            names,
+        };
+        watch.refresh()?;
+        Ok(watch)
+    }
+
+    /// Re-resolves the symlink chain and moves the watches to match. Call after every
+    /// event burst: a kubelet swap or `ln -sfn` points the config at a new directory.
+    pub fn refresh(&mut self) -> Result<(), String> {
+        let wanted = targets_for(&self.config_path);
+        if wanted == self.watched {
+            return Ok(());
+        }
+        *self.names.lock() = wanted.names.clone();
+        for gone in self.watched.dirs.difference(&wanted.dirs) {
+            let _ = self.watcher.unwatch(gone);
+        }
+        let mut errors = Vec::new();
+        let mut watching = BTreeSet::new();
+        for dir in &wanted.dirs {
+            if self.watched.dirs.contains(dir) {
+                watching.insert(dir.clone());
+                continue;
+            }
+            match self.watcher.watch(dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    watching.insert(dir.clone());
+                }
+                Err(e) => errors.push(format!("{}: {e}", dir.display())),
+            }
+        }
+        // The config's own directory is the one that must be watched.
+        let own_dir_ok = self.config_path.parent().is_none_or(|p| {
+            let p = if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            };
+            watching.contains(p)
+        });
+        self.watched = Targets {
+            dirs: watching,
+            names: wanted.names,
+        };
+        if own_dir_ok {
+            Ok(())
+        } else {
+            Err(format!("cannot watch config directory: {}", errors.join("; ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_layout_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("..2026_01_01")).unwrap();
+        std::fs::write(d.join("..2026_01_01/config.yaml"), "x").unwrap();
+        std::os::unix::fs::symlink("..2026_01_01", d.join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/config.yaml", d.join("config.yaml")).unwrap();
+        let t = targets_for(&d.join("config.yaml"));
+        let canonical_dir = std::fs::canonicalize(d.join("..2026_01_01")).unwrap();
+        assert!(t.dirs.contains(d), "{t:?}");
+        assert!(t.dirs.contains(&canonical_dir), "{t:?}");
+        assert!(is_relevant(&t.names, &d.join("..data_tmp")));
+        assert!(is_relevant(&t.names, &d.join("config.yaml")));
+        assert!(!is_relevant(&t.names, &d.join(".config.yaml.swp")));
+        assert!(!is_relevant(&t.names, &d.join("4913")));
+    }
+}

@@ -1,0 +1,580 @@
+//! The reload worker: the daemon's control loop and the only writer of the running
+//! generation.
+//!
+//! One loop receives every `Event`, coalesces triggers, debounces file events, runs the
+//! safety-net content poll, re-arms a failed watcher and honours `ReloadControl` holds.
+//! A reload reads the file once (waiting for it to stop changing), parses and validates
+//! it outside any lock with the same code as startup and `check-config`, compares the
+//! content hash, diffs, prepares every fallible piece, and only then swaps and commits.
+//!
+//! Coalescing: asynchronous triggers (signal, watch, poll) that arrive while a reload runs,
+//! or within `ASYNC_SPACING` after it, are merged into one follow-up reload, so a burst of
+//! 1,000 SIGHUPs gives at most two. HTTP reloads are synchronous requests and run at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use sha2::{Digest, Sha256};
+
+use super::status::{Attempt, ReloadState};
+use super::watch::{ConfigWatch, WatchMode};
+use super::{Event, Outcome, Trigger};
+use crate::config::{self, diff::diff, Loaded};
+use crate::daemon::{record_metrics, EnvFn, Runtime};
+use crate::notify::Notifier;
+use crate::state::Shared;
+use crate::timefmt::{format_go_duration, now_millis};
+
+/// Minimum spacing between two reloads started by asynchronous triggers.
+pub const ASYNC_SPACING: Duration = Duration::from_millis(200);
+/// A burst of file events never delays a reload longer than this.
+const MAX_WATCH_WAIT: Duration = Duration::from_secs(10);
+/// How long a missing config file is waited for (editors that unlink then create).
+const MISSING_GRACE: Duration = Duration::from_secs(2);
+/// How often a failed watcher is re-created.
+const REARM_EVERY: Duration = Duration::from_secs(5);
+/// A config larger than this is refused unread.
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+/// Phase timeout for reading and validating.
+const VALIDATE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many times a file that changes while being read is re-read.
+const STABLE_READ_TRIES: u32 = 10;
+const STABLE_READ_PAUSE: Duration = Duration::from_millis(20);
+
+/// Triggers waiting to be served by one reload.
+#[derive(Default)]
+struct Pending {
+    triggers: Vec<Trigger>,
+    force: bool,
+    waiters: Vec<Sender<Attempt>>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.triggers.is_empty()
+    }
+
+    fn has_http(&self) -> bool {
+        self.triggers.contains(&Trigger::Http)
+    }
+
+    /// The label of the merged reload: the most explicit trigger wins.
+    fn trigger(&self) -> Trigger {
+        [Trigger::Http, Trigger::Signal, Trigger::Watch, Trigger::Poll]
+            .into_iter()
+            .find(|t| self.triggers.contains(t))
+            .unwrap_or(Trigger::Poll)
+    }
+}
+
+enum ReadError {
+    Missing,
+    Other(String),
+}
+
+pub struct Worker {
+    path: PathBuf,
+    env: EnvFn,
+    shared: Arc<Shared>,
+    runtime: Option<Runtime>,
+    events: Receiver<Event>,
+    watch_mode: WatchMode,
+    watch: Option<ConfigWatch>,
+    notifier: Notifier,
+    pending: Pending,
+    watch_deadline: Option<Instant>,
+    first_watch_event: Option<Instant>,
+    next_poll: Option<Instant>,
+    rearm_at: Option<Instant>,
+    spacing_until: Instant,
+    missing_since: Option<Instant>,
+    /// SHA-256 of the raw bytes of the last rejected file: watch and poll skip it quietly.
+    last_rejected_raw: Option<[u8; 32]>,
+}
+
+impl Worker {
+    pub(crate) fn new(
+        path: PathBuf,
+        env: EnvFn,
+        shared: Arc<Shared>,
+        runtime: Runtime,
+        events: Receiver<Event>,
+        watch_mode: WatchMode,
+        notifier: Notifier,
+    ) -> Worker {
+        Worker {
+            path,
+            env,
+            shared,
+            runtime: Some(runtime),
+            events,
+            watch_mode,
+            watch: None,
+            notifier,
+            pending: Pending::default(),
+            watch_deadline: None,
+            first_watch_event: None,
+            next_poll: None,
+            rearm_at: None,
+            spacing_until: Instant::now(),
+            missing_since: None,
+            last_rejected_raw: None,
+        }
+    }
+
+    /// Runs until `Event::Shutdown`, then shuts the runtime down.
+    pub fn run(mut self) {
+        self.arm_watch();
+        // The file may have changed between the startup load and the watch being armed:
+        // one quiet content check (recorded only if the content differs) closes that gap.
+        self.pending.triggers.push(Trigger::Poll);
+        self.schedule_poll(Instant::now());
+        loop {
+            let received = match self.next_wakeup() {
+                Some(at) => self.events.recv_deadline(at),
+                None => self.events.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            let mut stop = match received {
+                Ok(event) => self.take(event),
+                Err(RecvTimeoutError::Timeout) => false,
+                Err(RecvTimeoutError::Disconnected) => true,
+            };
+            // Coalesce: take everything already queued before acting.
+            while !stop {
+                match self.events.try_recv() {
+                    Ok(event) => stop = self.take(event),
+                    Err(_) => break,
+                }
+            }
+            if stop {
+                break;
+            }
+            self.fire_timers(Instant::now());
+            if !self.pending.is_empty()
+                && !self.shared.control.is_deferred()
+                && (self.pending.has_http() || Instant::now() >= self.spacing_until)
+            {
+                self.serve_pending();
+            }
+            if let Some(runtime) = self.runtime.as_mut() {
+                runtime.reap();
+            }
+        }
+        // Answer anyone still waiting so no HTTP worker hangs on shutdown.
+        self.pending.waiters.clear();
+        self.watch = None;
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown(&self.notifier);
+        }
+    }
+
+    /// Handles one event; returns true on shutdown.
+    fn take(&mut self, event: Event) -> bool {
+        match event {
+            Event::Shutdown => return true,
+            Event::Reload {
+                trigger,
+                force,
+                reply,
+            } => {
+                self.pending.triggers.push(trigger);
+                self.pending.force |= force;
+                self.pending.waiters.extend(reply);
+            }
+            Event::FileChanged => {
+                let now = Instant::now();
+                let first = *self.first_watch_event.get_or_insert(now);
+                let debounce = self.shared.current().config.reload.debounce;
+                self.watch_deadline = Some((now + debounce).min(first + MAX_WATCH_WAIT));
+            }
+            Event::WatcherFailed(message) => {
+                log::warn!("config watcher failed error={message}; re-arming, polling meanwhile");
+                self.watch = None;
+                self.set_watcher_up(false);
+                self.rearm_at = Some(Instant::now() + Duration::from_secs(1));
+                // Events may have been lost: check the content once things settle.
+                let debounce = self.shared.current().config.reload.debounce;
+                self.watch_deadline.get_or_insert(Instant::now() + debounce);
+            }
+            Event::Resume => {}
+        }
+        false
+    }
+
+    fn next_wakeup(&self) -> Option<Instant> {
+        let mut at = [
+            self.watch_deadline,
+            self.next_poll,
+            self.rearm_at,
+            self.missing_since.map(|t| t + MISSING_GRACE),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if !self.pending.is_empty() && !self.shared.control.is_deferred() {
+            at = Some(at.map_or(self.spacing_until, |t| t.min(self.spacing_until)));
+        }
+        at
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        if self.watch_deadline.is_some_and(|d| now >= d) {
+            self.watch_deadline = None;
+            self.first_watch_event = None;
+            self.pending.triggers.push(Trigger::Watch);
+        }
+        if self.next_poll.is_some_and(|d| now >= d) {
+            self.pending.triggers.push(Trigger::Poll);
+            self.schedule_poll(now);
+        }
+        if self.missing_since.is_some_and(|t| now >= t + MISSING_GRACE)
+            && !self.pending.triggers.contains(&Trigger::Watch)
+        {
+            // Still missing after the grace: the next attempt reports it.
+            self.pending.triggers.push(Trigger::Watch);
+        }
+        if self.rearm_at.is_some_and(|d| now >= d) {
+            self.rearm_at = None;
+            self.arm_watch();
+        }
+    }
+
+    fn schedule_poll(&mut self, now: Instant) {
+        self.next_poll = self
+            .shared
+            .current()
+            .config
+            .reload
+            .poll_interval
+            .map(|every| now + every);
+    }
+
+    fn arm_watch(&mut self) {
+        match ConfigWatch::start(&self.path, self.watch_mode, self.shared.events.clone()) {
+            Ok(watch) => {
+                self.watch = Some(watch);
+                self.set_watcher_up(true);
+            }
+            Err(e) => {
+                if self.watch_mode == WatchMode::Notify {
+                    log::warn!("config watcher unavailable error={e}; falling back to polling");
+                    self.rearm_at = Some(Instant::now() + REARM_EVERY);
+                }
+                self.set_watcher_up(false);
+            }
+        }
+    }
+
+    fn set_watcher_up(&self, up: bool) {
+        self.shared.metrics.config_watcher_up.set(i64::from(up));
+        let mode = if up {
+            "inotify".to_string()
+        } else {
+            match self.shared.current().config.reload.poll_interval {
+                Some(every) => format!("polling every {}", format_go_duration(every)),
+                None => "none (watcher down and polling disabled)".to_string(),
+            }
+        };
+        self.shared.status.set_watcher(&mode);
+    }
+
+    fn serve_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let trigger = pending.trigger();
+        let asynchronous = !pending.has_http();
+        // A poll is a silent check: the service manager only hears of real reloads.
+        let tell_manager = trigger != Trigger::Poll;
+        if tell_manager {
+            self.notifier.reloading();
+        }
+        let attempt = self.reload_once(trigger, pending.force);
+        let current = self.shared.current();
+        if tell_manager || attempt.is_some() {
+            let status = match &attempt {
+                Some(a) if a.result.is_success() => format!("generation {} {}", current.number, a.result),
+                Some(a) => format!(
+                    "reload {}: {}; serving generation {}",
+                    a.result,
+                    a.problems
+                        .first()
+                        .cloned()
+                        .or_else(|| a.reason.clone())
+                        .unwrap_or_default(),
+                    current.number
+                ),
+                None => format!("generation {} running", current.number),
+            };
+            if tell_manager {
+                self.notifier.ready(&status);
+            } else {
+                self.notifier.status(&status);
+            }
+        }
+        if let Some(a) = attempt {
+            for waiter in pending.waiters {
+                let _ = waiter.send(a.clone());
+            }
+        }
+        if asynchronous {
+            self.spacing_until = Instant::now() + ASYNC_SPACING;
+        }
+        self.refresh_watch();
+        // The poll interval may have changed with the new config.
+        if self.next_poll.is_none() != current.config.reload.poll_interval.is_none() {
+            self.schedule_poll(Instant::now());
+        }
+        if self.watch.is_none() {
+            self.set_watcher_up(false);
+        }
+    }
+
+    fn refresh_watch(&mut self) {
+        if let Some(watch) = self.watch.as_mut() {
+            if let Err(e) = watch.refresh() {
+                log::warn!("config watcher lost error={e}; re-arming, polling meanwhile");
+                self.watch = None;
+                self.set_watcher_up(false);
+                self.rearm_at = Some(Instant::now() + Duration::from_secs(1));
+            }
+        }
+    }
+
+    /// One reload. `None` means nothing worth recording happened (a poll or a watch event
+    /// that found the content unchanged or already rejected, or a file briefly missing).
+    fn reload_once(&mut self, trigger: Trigger, force: bool) -> Option<Attempt> {
+        let started = Instant::now();
+        let quiet_allowed = matches!(trigger, Trigger::Watch | Trigger::Poll) && !force;
+        self.shared.status.set_state(ReloadState::Validating);
+
+        let path = self.path.clone();
+        let env = Arc::clone(&self.env);
+        let validated = run_with_timeout(VALIDATE_TIMEOUT, move || {
+            let bytes = read_stable(&path)?;
+            let raw: [u8; 32] = Sha256::digest(&bytes).into();
+            Ok((raw, config::load_from_bytes(&path, &bytes, &*env)))
+        });
+        let (raw_hash, loaded) = match validated {
+            None => {
+                let reason = format!(
+                    "reading and validating took longer than {}s",
+                    VALIDATE_TIMEOUT.as_secs()
+                );
+                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+            }
+            Some(Err(ReadError::Missing)) if quiet_allowed => {
+                let since = *self.missing_since.get_or_insert(started);
+                if started < since + MISSING_GRACE {
+                    self.shared.status.set_state(ReloadState::Idle);
+                    return None;
+                }
+                self.missing_since = None;
+                let reason = format!(
+                    "config file {} is missing; keeping the running config",
+                    self.path.display()
+                );
+                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+            }
+            Some(Err(ReadError::Missing)) => {
+                let reason = format!(
+                    "config file {} is missing; keeping the running config",
+                    self.path.display()
+                );
+                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+            }
+            Some(Err(ReadError::Other(reason))) => {
+                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+            }
+            Some(Ok(pair)) => pair,
+        };
+        self.missing_since = None;
+        if quiet_allowed && self.last_rejected_raw == Some(raw_hash) {
+            self.shared.status.set_state(ReloadState::Failed);
+            return None;
+        }
+        let loaded: Loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                self.last_rejected_raw = Some(raw_hash);
+                let problems: Vec<String> = error.problems.iter().map(|p| p.to_string()).collect();
+                let reason = format!("invalid configuration ({} problem(s))", problems.len());
+                return Some(self.finish(
+                    trigger,
+                    Outcome::Rejected,
+                    Some(reason),
+                    problems,
+                    vec![],
+                    started,
+                ));
+            }
+        };
+        let current = self.shared.current();
+        if loaded.sha256 == current.sha256 && !force {
+            self.last_rejected_raw = None;
+            let was_failing = self.shared.status.snapshot().state == ReloadState::Failed;
+            if trigger == Trigger::Poll && !was_failing {
+                self.shared.status.set_state(ReloadState::Idle);
+                return None;
+            }
+            return Some(self.finish(trigger, Outcome::Unchanged, None, vec![], vec![], started));
+        }
+        let changes = diff(&current.config, &loaded.config);
+        let change_keys = if force && changes.is_empty() {
+            vec!["(forced re-apply)".to_string()]
+        } else {
+            changes.keys()
+        };
+
+        self.shared.status.set_state(ReloadState::Applying);
+        let Some(runtime) = self.runtime.as_mut() else {
+            return Some(self.finish(
+                trigger,
+                Outcome::Failed,
+                Some("shutting down".into()),
+                vec![],
+                vec![],
+                started,
+            ));
+        };
+        match runtime.prepare(&loaded, &current, force) {
+            Ok(prepared) => {
+                runtime.commit(prepared);
+                for warning in &loaded.warnings {
+                    log::warn!("config warning: {warning}");
+                }
+                self.last_rejected_raw = None;
+                Some(self.finish(trigger, Outcome::Applied, None, vec![], change_keys, started))
+            }
+            Err(reason) => {
+                self.shared.status.set_state(ReloadState::RollingBack);
+                self.last_rejected_raw = Some(raw_hash);
+                let reason = format!("cannot apply: {reason}");
+                Some(self.finish(
+                    trigger,
+                    Outcome::Rejected,
+                    Some(reason.clone()),
+                    vec![reason],
+                    change_keys,
+                    started,
+                ))
+            }
+        }
+    }
+
+    fn finish(
+        &mut self,
+        trigger: Trigger,
+        result: Outcome,
+        reason: Option<String>,
+        problems: Vec<String>,
+        changes: Vec<String>,
+        started: Instant,
+    ) -> Attempt {
+        let elapsed = started.elapsed();
+        let current = self.shared.current();
+        let attempt = Attempt {
+            id: self.shared.status.next_attempt_id(),
+            trigger,
+            result,
+            generation: current.number,
+            reason,
+            problems,
+            changes,
+            at_unix_ms: now_millis(),
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+        };
+        record_metrics(&self.shared.metrics, &attempt, elapsed);
+        self.shared.status.record(attempt.clone(), &current.sha_short);
+        log_attempt(&attempt);
+        attempt
+    }
+}
+
+fn log_attempt(a: &Attempt) {
+    let base = format!(
+        "config reload {} trigger={} generation={} duration_ms={:.1}",
+        a.result, a.trigger, a.generation, a.duration_ms
+    );
+    match a.result {
+        Outcome::Applied => log::info!("{base} changes={}", a.changes.join(",")),
+        Outcome::Unchanged => log::info!("{base}"),
+        Outcome::Rejected | Outcome::Failed => {
+            let detail = if a.problems.is_empty() {
+                a.reason.clone().unwrap_or_default()
+            } else {
+                a.problems.join("; ")
+            };
+            log::warn!(
+                "{base} reason={:?} problems={detail}",
+                a.reason.as_deref().unwrap_or("")
+            );
+        }
+    }
+}
+
+/// Runs `f` on a helper thread and waits at most `timeout`. A stuck read (a hung network
+/// filesystem) then fails the attempt instead of the whole control loop.
+fn run_with_timeout<T: Send + 'static>(
+    timeout: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let spawned = std::thread::Builder::new()
+        .name("reload-read".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    match spawned {
+        Ok(handle) => {
+            let result = rx.recv_timeout(timeout).ok();
+            if result.is_some() {
+                let _ = handle.join();
+            }
+            result
+        }
+        Err(e) => {
+            log::error!("cannot start the config reader thread error={e}");
+            None
+        }
+    }
+}
+
+/// Reads the config once it has stopped changing: size, mtime and inode must be the
+/// same before and after the read, so a writer caught mid-way is waited for.
+fn read_stable(path: &Path) -> Result<Vec<u8>, ReadError> {
+    use std::os::unix::fs::MetadataExt;
+    let describe = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ReadError::Missing
+        } else {
+            ReadError::Other(format!("cannot read config file {}: {e}", path.display()))
+        }
+    };
+    for _ in 0..STABLE_READ_TRIES {
+        let before = std::fs::metadata(path).map_err(describe)?;
+        if before.len() > MAX_CONFIG_BYTES {
+            return Err(ReadError::Other(format!(
+                "config file {} is {} bytes, more than the {} byte limit",
+                path.display(),
+                before.len(),
+                MAX_CONFIG_BYTES
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(describe)?;
+        let after = std::fs::metadata(path).map_err(describe)?;
+        let same = before.ino() == after.ino()
+            && before.len() == after.len()
+            && before.mtime_nsec() == after.mtime_nsec()
+            && before.mtime() == after.mtime()
+            && bytes.len() as u64 == after.len();
+        if same {
+            return Ok(bytes);
+        }
+        std::thread::sleep(STABLE_READ_PAUSE);
+    }
+    Err(ReadError::Other(format!(
+        "config file {} kept changing while being read",
+        path.display()
+    )))
+}

@@ -1,0 +1,84 @@
+//! The state every thread shares: the running config generation behind one
+//! `parking_lot::RwLock<Arc<_>>`, the exporter's self-metrics, and the reload status.
+//!
+//! Readers clone the `Arc` and drop the guard before doing any work, so no lock is ever
+//! held across I/O and one scrape uses one generation from start to end. Only the reload
+//! worker calls `swap`. It must not know how generations are built.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use parking_lot::{Mutex, RwLock};
+
+use crate::collect::site::SiteRuntime;
+use crate::config::Config;
+use crate::metrics::ExporterMetrics;
+use crate::reload::{Event, ReloadControl, StatusBoard};
+
+/// One applied configuration with the site runtimes it runs.
+pub struct Generation {
+    /// 1 at startup, +1 per applied reload.
+    pub number: u64,
+    pub config: Arc<Config>,
+    pub sha256: [u8; 32],
+    /// First 12 hex characters of `sha256`.
+    pub sha_short: String,
+    /// In config order; a runtime is shared with the previous generation when its site's
+    /// address did not change.
+    pub sites: Vec<Arc<SiteRuntime>>,
+}
+
+impl Generation {
+    /// Whether every site has finished its first sweep, successful or not.
+    pub fn ready(&self) -> bool {
+        self.sites.iter().all(|s| s.has_swept())
+    }
+}
+
+pub struct Shared {
+    current: RwLock<Arc<Generation>>,
+    pub metrics: Arc<ExporterMetrics>,
+    pub status: StatusBoard,
+    pub events: Sender<Event>,
+    pub control: ReloadControl,
+    /// The address the HTTP listener is bound to now (changes when a reload moves it).
+    listen_addr: Mutex<SocketAddr>,
+}
+
+impl Shared {
+    pub fn new(
+        first: Generation,
+        metrics: Arc<ExporterMetrics>,
+        events: Sender<Event>,
+        listen_addr: SocketAddr,
+    ) -> Shared {
+        Shared {
+            current: RwLock::new(Arc::new(first)),
+            metrics,
+            status: StatusBoard::new(),
+            control: ReloadControl::new(events.clone()),
+            events,
+            listen_addr: Mutex::new(listen_addr),
+        }
+    }
+
+    /// The running generation. The read guard is dropped before this returns.
+    pub fn current(&self) -> Arc<Generation> {
+        Arc::clone(&self.current.read())
+    }
+
+    /// Replaces the running generation and returns the previous one. A pointer swap
+    /// under the write guard: it cannot fail and does no I/O.
+    pub(crate) fn swap(&self, next: Arc<Generation>) -> Arc<Generation> {
+        std::mem::replace(&mut *self.current.write(), next)
+    }
+
+    pub fn listen_addr(&self) -> SocketAddr {
+        *self.listen_addr.lock()
+    }
+
+    pub(crate) fn set_listen_addr(&self, addr: SocketAddr) {
+        *self.listen_addr.lock() = addr;
+    }
+}

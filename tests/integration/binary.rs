@@ -1,0 +1,349 @@
+//! Tests that run the real `nbu-exporter` binary: real signals, exit codes, the sd_notify
+//! protocol against a fake `NOTIFY_SOCKET`, and the synchronous `reload` client.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{kill_process, Pid, Signal};
+
+use crate::support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nbu-exporter");
+
+/// The exporter as a child process; killed on drop.
+struct Running {
+    child: Child,
+    stderr_path: PathBuf,
+    base: String,
+}
+
+impl Running {
+    fn spawn(dir: &Path, envs: &[(&str, &str)]) -> Running {
+        let stderr_path = dir.join("stderr.log");
+        let mut command = Command::new(BIN);
+        command
+            .arg("--config")
+            .arg(dir.join("config.yaml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("JOURNAL_STREAM");
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("spawn exporter");
+        Running {
+            child,
+            stderr_path,
+            base: String::new(),
+        }
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32).expect("pid")
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill_process(self.pid(), signal).expect("kill");
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Waits for the startup line and remembers the listen address.
+    fn wait_started(&mut self) {
+        let line = wait_for(Duration::from_secs(20), "startup log line", || {
+            self.stderr()
+                .lines()
+                .find(|l| l.contains("nbu-exporter started"))
+                .map(str::to_string)
+        });
+        let addr = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("listen="))
+            .expect("listen= in start line");
+        self.base = format!("http://{addr}");
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(&agent(), &format!("{}{path}", self.base))
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        wait_for(timeout, "process exit", || self.child.try_wait().ok().flatten())
+    }
+
+    fn handler_installed(&self, signal_number: u32) -> bool {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (signal_number - 1)) != 0)
+    }
+
+    fn reloads(&self, trigger: &str, result: &str) -> f64 {
+        let m = Metrics::parse(&self.get("/metrics").1);
+        m.value(
+            "nbu_exporter_config_reloads_total",
+            &[("trigger", trigger), ("result", result)],
+        )
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_config(dir: &Path, sim_port: u16, server_extra: &str) {
+    let yaml = format!(
+        "server:\n  host: 127.0.0.1\n  port: 0\n  collectionInterval: 1m\n{server_extra}\
+         reload:\n  pollInterval: 0\nnbuservers:\n  - site: paris\n    scheme: http\n    host: 127.0.0.1\n    port: {sim_port}\n    apiKey: {KEY}\n"
+    );
+    std::fs::write(dir.join("config.yaml"), yaml).expect("write config");
+}
+
+#[test]
+fn sigterm_stops_cleanly_with_exit_0() {
+    let sim = known_site();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), sim.port(), "");
+    let mut p = Running::spawn(dir.path(), &[]);
+    p.wait_started();
+    assert_eq!(p.get("/-/healthy").0, 200);
+    p.signal(Signal::TERM);
+    let status = p.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{}", p.stderr());
+    assert!(p.stderr().contains("stopped"));
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let sim = known_site();
+    // A site that hangs keeps a poller busy, so the graceful stop takes a while.
+    sim.handle()
+        .set_fault(nbu_exporter::sim::Scope::All, nbu_exporter::sim::Fault::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), sim.port(), "");
+    let mut p = Running::spawn(dir.path(), &[]);
+    p.wait_started();
+    p.signal(Signal::TERM);
+    p.signal(Signal::INT);
+    let status = p.wait_exit(Duration::from_secs(5));
+    assert_ne!(status.code(), Some(0), "{}", p.stderr());
+    sim.handle().clear_faults();
+}
+
+#[test]
+fn sighup_during_startup_is_queued_not_fatal() {
+    let sim = known_site();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), sim.port(), "");
+    let mut p = Running::spawn(dir.path(), &[]);
+    // As soon as the handler exists (main's first step), while startup is still going on.
+    wait_until(Duration::from_secs(10), "SIGHUP handler", || {
+        p.handler_installed(1)
+    });
+    p.signal(Signal::HUP);
+    p.wait_started();
+    wait_until(Duration::from_secs(10), "the queued SIGHUP is processed", || {
+        p.reloads("signal", "unchanged") + p.reloads("signal", "applied") >= 1.0
+    });
+    assert!(p.child.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(
+        p.reloads("signal", "unchanged") + p.reloads("signal", "applied"),
+        1.0,
+        "processed once"
+    );
+}
+
+#[test]
+fn a_busy_port_is_a_startup_failure() {
+    let sim = known_site();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), sim.port(), "");
+    let yaml = std::fs::read_to_string(dir.path().join("config.yaml"))
+        .unwrap()
+        .replace("port: 0\n", &format!("port: {port}\n"));
+    std::fs::write(dir.path().join("config.yaml"), yaml).unwrap();
+    let mut p = Running::spawn(dir.path(), &[]);
+    let status = p.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        p.stderr().contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{}",
+        p.stderr()
+    );
+}
+
+#[test]
+fn a_burst_of_1000_sighups_gives_at_most_two_reloads() {
+    let sim = known_site();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), sim.port(), "");
+    let mut p = Running::spawn(dir.path(), &[]);
+    p.wait_started();
+    let started = Instant::now();
+    for _ in 0..1000 {
+        p.signal(Signal::HUP);
+    }
+    let burst = started.elapsed();
+    wait_until(Duration::from_secs(10), "at least one signal reload", || {
+        p.reloads("signal", "unchanged") >= 1.0
+    });
+    // Give a possible trailing reload its chance: wait until the status has been stable
+    // past the coalescing window (bounded by the deadline of wait_for).
+    let settle = Instant::now() + Duration::from_millis(600);
+    wait_until(Duration::from_secs(5), "coalescing window to pass", || {
+        Instant::now() >= settle
+    });
+    let count = p.reloads("signal", "unchanged") + p.reloads("signal", "applied");
+    assert!(
+        (1.0..=2.0).contains(&count),
+        "{count} reloads for 1000 SIGHUPs sent in {burst:?}"
+    );
+}
+
+/// Reads every datagram on the fake notify socket until `done` matches one.
+fn notify_messages(socket: &UnixDatagram, until: &str, timeout: Duration) -> Vec<String> {
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        if let Ok(n) = socket.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let stop = msg.contains(until);
+            out.push(msg);
+            if stop {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn sd_notify_sequence_for_start_reloads_and_stop() {
+    let sim = known_site();
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    write_config(dir.path(), sim.port(), "");
+    let mut p = Running::spawn(dir.path(), &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())]);
+    p.wait_started();
+    let start = notify_messages(&socket, "READY=1", Duration::from_secs(10));
+    assert_eq!(start, ["READY=1\nSTATUS=generation 1 applied; serving 1 site(s)"]);
+
+    // An applied reload.
+    write_config(dir.path(), sim.port(), "  logLevel: debug\n");
+    p.signal(Signal::HUP);
+    let applied = notify_messages(&socket, "READY=1", Duration::from_secs(10));
+    assert_eq!(applied.len(), 2, "{applied:?}");
+    assert!(
+        applied[0].starts_with("RELOADING=1\nMONOTONIC_USEC="),
+        "{applied:?}"
+    );
+    assert_eq!(applied[1], "READY=1\nSTATUS=generation 2 applied");
+
+    // A rejected reload still ends with READY=1, and says why.
+    write_config(dir.path(), sim.port(), "  logLevel: loud\n");
+    p.signal(Signal::HUP);
+    let rejected = notify_messages(&socket, "READY=1", Duration::from_secs(10));
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(rejected[0].starts_with("RELOADING=1\nMONOTONIC_USEC="));
+    assert_eq!(
+        rejected[1],
+        "READY=1\nSTATUS=reload rejected: server.logLevel: \"loud\" is not a log level (expected error, warn, info, debug or trace); serving generation 2"
+    );
+
+    p.signal(Signal::TERM);
+    let stop = notify_messages(&socket, "STOPPING=1", Duration::from_secs(10));
+    assert_eq!(stop, ["STOPPING=1\nSTATUS=stopping"]);
+    assert_eq!(p.wait_exit(Duration::from_secs(20)).code(), Some(0));
+}
+
+fn reload_client(dir: &Path, pid: u32) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args([
+            "reload",
+            "--timeout",
+            "10s",
+            "--pid",
+            &pid.to_string(),
+            "--config",
+        ])
+        .arg(dir.join("config.yaml"))
+        .output()
+        .expect("run reload client");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn reload_client_reports_the_outcome_of_its_own_reload() {
+    let sim = known_site();
+    let dir = tempfile::tempdir().unwrap();
+    // A fixed port, so the client finds the daemon from the config file.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let with_port = |extra: &str| {
+        write_config(dir.path(), sim.port(), extra);
+        let path = dir.path().join("config.yaml");
+        let yaml = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("port: 0\n", &format!("port: {port}\n"));
+        std::fs::write(path, yaml).unwrap();
+    };
+    with_port("");
+    let mut p = Running::spawn(dir.path(), &[]);
+    p.wait_started();
+    let pid = p.child.id();
+
+    // Invalid: exit 1 with the problem.
+    with_port("  logLevel: chatty\n");
+    let (code, _, stderr) = reload_client(dir.path(), pid);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("server.logLevel: \"chatty\" is not a log level"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("still serving generation 1"), "{stderr}");
+
+    // Fixed: exit 0, applied. Then at once the same again: unchanged, never the earlier result.
+    with_port("  logLevel: debug\n");
+    let (code, stdout, stderr) = reload_client(dir.path(), pid);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("reload applied: generation 2"), "{stdout}");
+    let (code, stdout, _) = reload_client(dir.path(), pid);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("reload unchanged: generation 2"), "{stdout}");
+
+    // Two in quick succession, the second one invalid: each reports its own attempt.
+    with_port("  logLevel: warn\n");
+    let (first, first_out, _) = reload_client(dir.path(), pid);
+    with_port("  logLevel: nope\n");
+    let (second, _, second_err) = reload_client(dir.path(), pid);
+    assert_eq!((first, second), (0, 1), "{first_out} / {second_err}");
+    assert!(first_out.contains("generation 3"), "{first_out}");
+
+    // A dead pid: exit 2.
+    p.signal(Signal::KILL);
+    p.wait_exit(Duration::from_secs(10));
+    let (code, _, stderr) = reload_client(dir.path(), pid);
+    assert_eq!(code, 2, "{stderr}");
+}

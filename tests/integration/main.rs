@@ -1,0 +1,11 @@
+//! The integration suite: one binary, every test against the simulated NetBackup, every
+//! server on 127.0.0.1:0, every wait bounded by a deadline.
+
+mod support;
+
+mod binary;
+mod check_config;
+mod collection;
+mod http_api;
+mod reload;
+mod secrets;

@@ -1,0 +1,356 @@
+//! Test support: a `TestDaemon` that runs the exporter in-process on 127.0.0.1:0 in its
+//! own temp dir and shuts down on drop, simulated NetBackup sites, deadline-bounded waits
+//! and a small Prometheus text parser.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nbu_exporter::daemon::{Daemon, DaemonOptions};
+use nbu_exporter::nbu::ClientOptions;
+use nbu_exporter::reload::watch::WatchMode;
+use nbu_exporter::sim::{SimData, SimOptions, SimServer};
+use nbu_exporter::timefmt::now_millis;
+
+pub const KEY: &str = "test-key-0123";
+
+/// Waits until `probe` returns `Some`, checking every 10 ms, failing the test with
+/// `what` after `timeout`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `wait_for` for a condition.
+pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    wait_for(timeout, what, || condition().then_some(()));
+}
+
+/// A simulated site with the known data set.
+pub fn known_site() -> SimServer {
+    SimServer::start(SimOptions::new(KEY, SimData::known(now_millis()))).expect("start simulator")
+}
+
+pub fn site_with(data: SimData) -> SimServer {
+    SimServer::start(SimOptions::new(KEY, data)).expect("start simulator")
+}
+
+/// One `nbuservers` entry pointing at a simulator.
+pub fn site_yaml(name: &str, sim: &SimServer, extra: &str) -> String {
+    format!(
+        "  - site: {name}\n    scheme: http\n    host: 127.0.0.1\n    port: {}\n    apiKey: {KEY}\n{extra}",
+        sim.port()
+    )
+}
+
+/// A whole config: a server block on 127.0.0.1:0 (plus `server_extra` lines) and sites.
+/// `collectionInterval` is 30s unless `server_extra` sets it.
+pub fn config_yaml(server_extra: &str, sites: &[String]) -> String {
+    let interval = if server_extra.contains("collectionInterval:") {
+        ""
+    } else {
+        "  collectionInterval: 30s\n"
+    };
+    format!(
+        "server:\n  host: 127.0.0.1\n  port: 0\n{interval}  enableLifecycle: true\n{server_extra}\
+         reload:\n  debounce: 100ms\n  pollInterval: 0\nnbuservers:\n{}",
+        sites.concat()
+    )
+}
+
+pub struct TestDaemon {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    daemon: Option<Daemon>,
+    agent: ureq::Agent,
+}
+
+impl TestDaemon {
+    pub fn start(yaml: &str) -> TestDaemon {
+        TestDaemon::start_with(yaml, |_| {})
+    }
+
+    pub fn start_with(yaml: &str, customise: impl FnOnce(&mut DaemonOptions)) -> TestDaemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, yaml).expect("write config");
+        TestDaemon::start_at(dir, path, customise)
+    }
+
+    pub fn start_at(
+        dir: tempfile::TempDir,
+        path: PathBuf,
+        customise: impl FnOnce(&mut DaemonOptions),
+    ) -> TestDaemon {
+        let mut options = DaemonOptions::new(&path);
+        options.env = Arc::new(|name: &str| match name {
+            "TEST_KEY" => Some(KEY.to_string()),
+            _ => None,
+        });
+        options.client_options = ClientOptions {
+            base_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            ..ClientOptions::default()
+        };
+        options.watch_mode = WatchMode::Notify;
+        customise(&mut options);
+        let daemon = Daemon::start(options).expect("daemon starts");
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        TestDaemon {
+            dir,
+            path,
+            daemon: Some(daemon),
+            agent,
+        }
+    }
+
+    pub fn daemon(&self) -> &Daemon {
+        self.daemon.as_ref().expect("running")
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.daemon().local_addr())
+    }
+
+    /// GET a path; returns (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(&self.agent, &format!("{}{path}", self.base()))
+    }
+
+    pub fn post(&self, path: &str) -> (u16, String) {
+        let url = format!("{}{path}", self.base());
+        match self.agent.post(&url).send_empty() {
+            Ok(mut r) => (
+                r.status().as_u16(),
+                r.body_mut().read_to_string().unwrap_or_default(),
+            ),
+            Err(e) => panic!("POST {url}: {e}"),
+        }
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        let (status, body) = self.get("/metrics");
+        assert_eq!(status, 200, "{body}");
+        Metrics::parse(&body)
+    }
+
+    /// Waits until every site has finished a first sweep.
+    pub fn wait_ready(&self) {
+        wait_until(Duration::from_secs(20), "/-/ready", || {
+            self.get("/-/ready").0 == 200
+        });
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        let (_, body) = self.get("/-/config-status");
+        serde_json::from_str(&body).expect("config-status is JSON")
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.daemon().shared().current().number
+    }
+
+    pub fn write_config(&self, yaml: &str) {
+        std::fs::write(&self.path, yaml).expect("write config");
+    }
+
+    /// POST /-/reload and parse the JSON answer.
+    pub fn reload(&self) -> (u16, serde_json::Value) {
+        let (status, body) = self.post("/-/reload");
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+        )
+    }
+
+    pub fn stop(mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown();
+        }
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown();
+        }
+    }
+}
+
+pub fn http_get(agent: &ureq::Agent, url: &str) -> (u16, String) {
+    match agent.get(url).call() {
+        Ok(mut r) => (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Parsed samples: series text (`name{a="b",...}` with labels sorted) -> value.
+#[derive(Debug, Default, Clone)]
+pub struct Metrics {
+    pub samples: BTreeMap<String, f64>,
+    pub raw: String,
+}
+
+impl Metrics {
+    pub fn parse(text: &str) -> Metrics {
+        let mut samples = BTreeMap::new();
+        for line in text.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (series, value) = line
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("bad line {line:?}"));
+            let value: f64 = match value {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                "NaN" => f64::NAN,
+                v => v.parse().unwrap_or_else(|_| panic!("bad value in {line:?}")),
+            };
+            let key = normalise(series);
+            assert!(
+                samples.insert(key.clone(), value).is_none(),
+                "duplicate series {key}"
+            );
+        }
+        Metrics {
+            samples,
+            raw: text.to_string(),
+        }
+    }
+
+    /// The value of `name` with exactly these labels.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.samples.get(&series_key(name, labels)).copied()
+    }
+
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels)
+            .unwrap_or_else(|| panic!("no series {}", series_key(name, labels)))
+    }
+
+    /// Every series of `name` whose labels include all of `labels`.
+    pub fn matching(&self, name: &str, labels: &[(&str, &str)]) -> Vec<(String, f64)> {
+        self.samples
+            .iter()
+            .filter(|(k, _)| {
+                let (n, rest) = k.split_once('{').unwrap_or((k.as_str(), ""));
+                n == name && labels.iter().all(|(l, v)| rest.contains(&format!("{l}=\"{v}\"")))
+            })
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.matching(name, labels).iter().map(|(_, v)| v).sum()
+    }
+
+    pub fn has_site(&self, site: &str) -> bool {
+        self.raw.contains(&format!("site=\"{site}\""))
+    }
+}
+
+pub fn series_key(name: &str, labels: &[(&str, &str)]) -> String {
+    let mut l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    l.sort();
+    if l.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}{{{}}}", l.join(","))
+    }
+}
+
+fn normalise(series: &str) -> String {
+    match series.split_once('{') {
+        None => series.to_string(),
+        Some((name, rest)) => {
+            let inner = rest.trim_end_matches('}');
+            let mut labels: Vec<String> = split_labels(inner);
+            labels.sort();
+            if labels.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name}{{{}}}", labels.join(","))
+            }
+        }
+    }
+}
+
+/// Splits `a="x",b="y"` honouring escaped quotes.
+fn split_labels(inner: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for c in inner.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                current.push(c);
+                escaped = true;
+            }
+            '"' => {
+                in_quotes = !in_quotes;
+                current.push(c);
+            }
+            ',' if !in_quotes => {
+                if !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Thread count of this process.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Open file descriptors of this process.
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+pub fn write_file(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write file");
+}
