@@ -87,6 +87,8 @@ pub struct Worker {
     watch_deadline: Option<Instant>,
     first_watch_event: Option<Instant>,
     next_poll: Option<Instant>,
+    /// The interval `next_poll` was planned with; a reload that changes it re-plans.
+    poll_every: Option<Duration>,
     rearm_at: Option<Instant>,
     spacing_until: Instant,
     missing_since: Option<Instant>,
@@ -117,6 +119,7 @@ impl Worker {
             watch_deadline: None,
             first_watch_event: None,
             next_poll: None,
+            poll_every: None,
             rearm_at: None,
             spacing_until: Instant::now(),
             missing_since: None,
@@ -322,7 +325,7 @@ impl Worker {
         }
         self.refresh_watch();
         // The poll interval may have changed with the new config.
-        if self.next_poll.is_none() != current.config.reload.poll_interval.is_none() {
+        if self.poll_every != current.config.reload.poll_interval {
             self.schedule_poll(Instant::now());
         }
         if self.watch.is_none() {
