@@ -296,7 +296,9 @@ impl Worker {
         let current = self.shared.current();
         if tell_manager || attempt.is_some() {
             let status = match &attempt {
-                Some(a) if a.result.is_success() => format!("generation {} {}", current.number, a.result),
+                Some(a) if a.result.is_success() => {
+                    format!("generation {} {} {}", current.number, a.result, clock_time(a.at_unix_ms))
+                }
                 Some(a) => format!(
                     "reload {}: {}; serving generation {}",
                     a.result,
@@ -492,6 +494,12 @@ impl Worker {
         log_attempt(&attempt);
         attempt
     }
+}
+
+/// `HH:MM:SS` (UTC) of a Unix-millisecond time, for the one-line service status.
+fn clock_time(at: crate::timefmt::UnixMillis) -> String {
+    let stamp = crate::timefmt::format_rfc3339_millis(at);
+    stamp.get(11..19).unwrap_or_default().to_string()
 }
 
 fn log_attempt(a: &Attempt) {
