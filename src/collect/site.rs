@@ -249,55 +249,19 @@ fn sweep(
                 (jobs, storage)
             });
             let now = now_millis();
-            let mut any_ok = false;
-            let mut not_acceptable = false;
-            match jobs.0 {
-                Ok(list) => {
-                    any_ok = true;
-                    let summary = JobsSummary::from_jobs(&list, window_start);
-                    next.jobs = Some(Sourced {
-                        value: Arc::new(summary),
-                        collected_at: now,
-                    });
-                    next.collectors.push(CollectorRun {
-                        collector: "jobs",
-                        success: true,
-                        duration: jobs.1,
-                    });
-                }
-                Err((is_406, message)) => {
-                    not_acceptable |= is_406;
-                    next.collectors.push(CollectorRun {
-                        collector: "jobs",
-                        success: false,
-                        duration: jobs.1,
-                    });
-                    errors.push(format!("jobs: {message}"));
-                }
-            }
-            match storage.0 {
-                Ok(units) => {
-                    any_ok = true;
-                    next.storage = Some(Sourced {
-                        value: Arc::new(units),
-                        collected_at: now,
-                    });
-                    next.collectors.push(CollectorRun {
-                        collector: "storage",
-                        success: true,
-                        duration: storage.1,
-                    });
-                }
-                Err((is_406, message)) => {
-                    not_acceptable |= is_406;
-                    next.collectors.push(CollectorRun {
-                        collector: "storage",
-                        success: false,
-                        duration: storage.1,
-                    });
-                    errors.push(format!("storage: {message}"));
-                }
-            }
+            let jobs = (
+                jobs.0.map(|list| JobsSummary::from_jobs(&list, window_start)),
+                jobs.1,
+            );
+            let mut outcome = SweepOutcome {
+                next: &mut next,
+                errors: &mut errors,
+                any_ok: false,
+                not_acceptable: false,
+            };
+            outcome.take("jobs", jobs, now, |n, data| n.jobs = Some(data));
+            outcome.take("storage", storage, now, |n, data| n.storage = Some(data));
+            let (any_ok, not_acceptable) = (outcome.any_ok, outcome.not_acceptable);
             if not_acceptable {
                 // The server no longer speaks the detected version (downgrade): detect again.
                 *detected = None;
@@ -328,4 +292,46 @@ fn sweep(
         next.last_error = Some(joined);
     }
     runtime.publish(next);
+}
+
+/// Folds one collector's result into the snapshot being built: data and success on `Ok`,
+/// a failed run (keeping the last good data) and an error line on `Err`.
+struct SweepOutcome<'a> {
+    next: &'a mut SiteSnapshot,
+    errors: &'a mut Vec<String>,
+    any_ok: bool,
+    not_acceptable: bool,
+}
+
+impl SweepOutcome<'_> {
+    fn take<T>(
+        &mut self,
+        collector: &'static str,
+        (result, duration): (Result<T, (bool, String)>, Duration),
+        now: crate::timefmt::UnixMillis,
+        store: impl FnOnce(&mut SiteSnapshot, Sourced<T>),
+    ) {
+        let success = result.is_ok();
+        match result {
+            Ok(value) => {
+                self.any_ok = true;
+                store(
+                    self.next,
+                    Sourced {
+                        value: Arc::new(value),
+                        collected_at: now,
+                    },
+                );
+            }
+            Err((is_406, message)) => {
+                self.not_acceptable |= is_406;
+                self.errors.push(format!("{collector}: {message}"));
+            }
+        }
+        self.next.collectors.push(CollectorRun {
+            collector,
+            success,
+            duration,
+        });
+    }
 }

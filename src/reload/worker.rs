@@ -297,7 +297,12 @@ impl Worker {
         if tell_manager || attempt.is_some() {
             let status = match &attempt {
                 Some(a) if a.result.is_success() => {
-                    format!("generation {} {} {}", current.number, a.result, clock_time(a.at_unix_ms))
+                    format!(
+                        "generation {} {} {}",
+                        current.number,
+                        a.result,
+                        clock_time(a.at_unix_ms)
+                    )
                 }
                 Some(a) => format!(
                     "reload {}: {}; serving generation {}",

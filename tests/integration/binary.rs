@@ -253,8 +253,13 @@ fn sd_notify_sequence_for_start_reloads_and_stop() {
         applied[0].starts_with("RELOADING=1\nMONOTONIC_USEC="),
         "{applied:?}"
     );
-    let status = applied[1].strip_prefix("READY=1\nSTATUS=generation 2 applied ").expect("status line");
-    assert!(status.len() == 8 && status.as_bytes()[2] == b':' && status.as_bytes()[5] == b':', "{status}");
+    let status = applied[1]
+        .strip_prefix("READY=1\nSTATUS=generation 2 applied ")
+        .expect("status line");
+    assert!(
+        status.len() == 8 && status.as_bytes()[2] == b':' && status.as_bytes()[5] == b':',
+        "{status}"
+    );
 
     // A rejected reload still ends with READY=1, and says why.
     write_config(dir.path(), sim.port(), "  logLevel: loud\n");

@@ -9,16 +9,26 @@ const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/known_si
 
 /// Keeps the NetBackup families whose values depend only on the data set.
 fn stable_part(text: &str) -> String {
-    let keep = |name: &str| name.starts_with("nbu_") && !name.starts_with("nbu_exporter_") && name != "nbu_last_scrape_timestamp_seconds";
+    let keep = |name: &str| {
+        name.starts_with("nbu_")
+            && !name.starts_with("nbu_exporter_")
+            && name != "nbu_last_scrape_timestamp_seconds"
+    };
     let mut out = String::new();
     for line in text.lines() {
-        let name = match line.strip_prefix("# HELP ").or_else(|| line.strip_prefix("# TYPE ")) {
+        let name = match line
+            .strip_prefix("# HELP ")
+            .or_else(|| line.strip_prefix("# TYPE "))
+        {
             Some(rest) => rest.split_whitespace().next().unwrap_or(""),
             None => line.split(['{', ' ']).next().unwrap_or(""),
         };
         let family = ["_bucket", "_sum", "_count"]
             .iter()
-            .find_map(|suffix| name.strip_suffix(suffix).filter(|base| *base == "nbu_job_duration_seconds"))
+            .find_map(|suffix| {
+                name.strip_suffix(suffix)
+                    .filter(|base| *base == "nbu_job_duration_seconds")
+            })
             .unwrap_or(name);
         if keep(family) {
             out.push_str(line);
