@@ -461,6 +461,12 @@ impl Runtime {
         generation
     }
 
+    /// Whether a moved-away listener is still draining, so the control loop must wake to
+    /// close it (its port stays open until then).
+    pub(crate) fn is_draining(&self) -> bool {
+        !self.draining.is_empty()
+    }
+
     /// Joins threads that have finished: retired pollers, drained listeners.
     pub(crate) fn reap(&mut self) {
         let (done, live): (Vec<_>, Vec<_>) = self.pollers.drain(..).partition(|p| p.handle.is_finished());

@@ -23,7 +23,7 @@ use crate::state::Shared;
 pub const WORKERS: usize = 4;
 /// How long a `POST /-/reload` waits for its outcome.
 const RELOAD_WAIT: Duration = Duration::from_secs(60);
-/// How often idle workers check their stop flag.
+/// A draining worker exits after this long without a request.
 const POLL_STEP: Duration = Duration::from_millis(50);
 /// How long a stopped listener keeps answering queued requests.
 const DRAIN_MAX: Duration = Duration::from_secs(2);
@@ -81,6 +81,10 @@ impl Listener {
     /// after `DRAIN_MAX`). Returns at once.
     pub fn begin_drain(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        // One wake-up per worker blocked in `recv`; queued requests come first (FIFO).
+        for _ in 0..self.workers.len() {
+            self.server.unblock();
+        }
     }
 
     /// Joins the workers if they have all exited; true when the listener is done.
@@ -110,31 +114,26 @@ impl Listener {
     }
 }
 
-/// Serves until stopped; once stopped, keeps serving what is already queued until idle
-/// for one poll step, so a request accepted before the stop still gets its answer.
+/// Serves until stopped, blocking in `recv` (no wake-ups while idle). Once stopped (see
+/// `begin_drain`), keeps serving what is already queued until idle for one poll step, so
+/// a request accepted just before the stop still gets its answer.
 fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, shared: &Arc<Shared>) {
-    let mut drain_deadline: Option<Instant> = None;
-    loop {
-        match server.recv_timeout(POLL_STEP) {
-            Ok(Some(request)) => handle(request, shared),
-            Ok(None) => {
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-            }
+    while !stop.load(Ordering::SeqCst) {
+        match server.recv() {
+            Ok(request) => handle(request, shared),
+            // `unblock` (from begin_drain) or an accept error: the loop condition decides.
             Err(e) => {
-                if stop.load(Ordering::SeqCst) {
-                    return;
+                if !stop.load(Ordering::SeqCst) {
+                    log::debug!("http accept error error={e}");
                 }
-                log::debug!("http accept error error={e}");
-                std::thread::sleep(POLL_STEP);
             }
         }
-        if stop.load(Ordering::SeqCst) {
-            let deadline = *drain_deadline.get_or_insert_with(|| Instant::now() + DRAIN_MAX);
-            if Instant::now() >= deadline {
-                return;
-            }
+    }
+    let deadline = Instant::now() + DRAIN_MAX;
+    while Instant::now() < deadline {
+        match server.recv_timeout(POLL_STEP) {
+            Ok(Some(request)) => handle(request, shared),
+            Ok(None) | Err(_) => return,
         }
     }
 }

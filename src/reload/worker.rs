@@ -35,6 +35,8 @@ const MAX_WATCH_WAIT: Duration = Duration::from_secs(10);
 const MISSING_GRACE: Duration = Duration::from_secs(2);
 /// How often a failed watcher is re-created.
 const REARM_EVERY: Duration = Duration::from_secs(5);
+/// How often a moved-away listener is checked for the end of its drain.
+const REAP_EVERY: Duration = Duration::from_millis(100);
 /// A config larger than this is refused unread.
 const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 /// Phase timeout for reading and validating.
@@ -218,6 +220,10 @@ impl Worker {
         .min();
         if !self.pending.is_empty() && !self.shared.control.is_deferred() {
             at = Some(at.map_or(self.spacing_until, |t| t.min(self.spacing_until)));
+        }
+        if self.runtime.as_ref().is_some_and(Runtime::is_draining) {
+            let reap_at = Instant::now() + REAP_EVERY;
+            at = Some(at.map_or(reap_at, |t| t.min(reap_at)));
         }
         at
     }

@@ -353,3 +353,61 @@ fn reload_client_reports_the_outcome_of_its_own_reload() {
     let (code, _, stderr) = reload_client(dir.path(), pid);
     assert_eq!(code, 2, "{stderr}");
 }
+
+fn count_entries(dir: String) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn a_thousand_reloads_leak_no_threads_or_fds() {
+    let paris = known_site();
+    let rome = known_site();
+    let dir = tempfile::tempdir().unwrap();
+    let site = |name: &str, port: u16| {
+        format!(
+            "  - site: {name}\n    scheme: http\n    host: 127.0.0.1\n    port: {port}\n    apiKey: {KEY}\n"
+        )
+    };
+    let a = format!(
+        "server:\n  host: 127.0.0.1\n  port: 0\n  enableLifecycle: true\nreload:\n  pollInterval: 0\nnbuservers:\n{}",
+        site("paris", paris.port())
+    );
+    let b = format!("{a}{}", site("rome", rome.port()));
+    let invalid = a.replace("port: 0", "port: 70000");
+    std::fs::write(dir.path().join("config.yaml"), &a).unwrap();
+    let mut p = Running::spawn(dir.path(), &[]);
+    p.wait_started();
+    wait_until(Duration::from_secs(20), "ready", || p.get("/-/ready").0 == 200);
+    let pid = p.child.id();
+    let threads = || count_entries(format!("/proc/{pid}/task"));
+    let fds = || count_entries(format!("/proc/{pid}/fd"));
+    // Warm up once through every kind of change, so lazily created pools exist.
+    let agent = agent();
+    let reload = |text: &str| {
+        std::fs::write(dir.path().join("config.yaml"), text).unwrap();
+        let _ = agent.post(&format!("{}/-/reload", p.base)).send_empty();
+    };
+    for text in [&b, &invalid, &a] {
+        reload(text);
+    }
+    wait_until(Duration::from_secs(20), "ready after warm-up", || {
+        p.get("/-/ready").0 == 200
+    });
+    let (threads_before, fds_before) = (threads(), fds());
+    for i in 0..1000 {
+        reload(match i % 3 {
+            0 => &b,
+            1 => &invalid,
+            _ => &a,
+        });
+    }
+    reload(&a);
+    // Retired pollers and drained listeners finish within a bounded time.
+    wait_until(Duration::from_secs(30), "threads back to the start value", || {
+        threads() <= threads_before
+    });
+    wait_until(Duration::from_secs(30), "fds back to the start value", || {
+        fds() <= fds_before
+    });
+    assert!(p.child.try_wait().unwrap().is_none(), "still running");
+}

@@ -82,6 +82,12 @@ impl TestDaemon {
         TestDaemon::start_with(yaml, |_| {})
     }
 
+    /// A daemon without a file watcher (and, with the default test config, no poll): only
+    /// explicit triggers reload, so HTTP reload answers are deterministic.
+    pub fn start_http_only(yaml: &str) -> TestDaemon {
+        TestDaemon::start_with(yaml, |o| o.watch_mode = WatchMode::Unavailable)
+    }
+
     pub fn start_with(yaml: &str, customise: impl FnOnce(&mut DaemonOptions)) -> TestDaemon {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("config.yaml");
@@ -337,18 +343,6 @@ fn split_labels(inner: &str) -> Vec<String> {
         out.push(current);
     }
     out
-}
-
-/// Thread count of this process.
-pub fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-/// Open file descriptors of this process.
-pub fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
 }
 
 pub fn write_file(path: &Path, text: &str) {
