@@ -22,7 +22,7 @@ use crate::metrics::ExporterMetrics;
 use crate::nbu::{Client, ClientOptions, RequestObserver, RequestOutcome};
 use crate::notify::Notifier;
 use crate::reload::signals::{Registered, SignalThread};
-use crate::reload::watch::WatchMode;
+use crate::reload::watch::{ConfigWatch, WatchMode};
 use crate::reload::worker::Worker;
 use crate::reload::{Attempt, Event, Outcome, Trigger};
 use crate::state::{Generation, Shared};
@@ -127,6 +127,30 @@ impl Daemon {
             runtime.start();
         }
 
+        // Watch before declaring the start done, then check once that the file still holds
+        // what was loaded: a change made in between is queued as a reload, one made later
+        // is the watcher's.
+        let watch = match ConfigWatch::start(
+            &config_path,
+            &cfg.referenced_files(),
+            watch_mode,
+            events_tx.clone(),
+        ) {
+            Ok(watch) => Some(watch),
+            Err(e) => {
+                if watch_mode == WatchMode::Notify {
+                    log::warn!("config watcher unavailable error={e}; falling back to polling");
+                }
+                None
+            }
+        };
+        if config::load(&config_path, &*env).map(|l| l.sha256).ok() != Some(loaded.sha256) {
+            let _ = events_tx.send(Event::Reload {
+                trigger: Trigger::Poll,
+                force: false,
+                reply: None,
+            });
+        }
         let attempt = Attempt {
             id: 1,
             trigger: Trigger::Startup,
@@ -179,6 +203,7 @@ impl Daemon {
             runtime,
             events_rx,
             watch_mode,
+            watch,
             notifier,
         );
         let control = std::thread::Builder::new()

@@ -258,6 +258,7 @@ fn handle(request: Request, shared: &Arc<Shared>) {
 #[derive(Serialize)]
 struct ReloadAnswer<'a> {
     result: Outcome,
+    trigger: Trigger,
     generation: u64,
     attempt: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -289,6 +290,7 @@ fn http_reload(request: Request, shared: &Arc<Shared>, force: bool) {
             };
             let answer = ReloadAnswer {
                 result: a.result,
+                trigger: a.trigger,
                 generation: a.generation,
                 attempt: a.id,
                 reason: a.reason.as_deref(),

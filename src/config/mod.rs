@@ -143,7 +143,7 @@ pub fn load_from_bytes(path: &Path, bytes: &[u8], env: EnvLookup) -> Result<Load
     if outcome.inline_api_key {
         if let Some(mode) = file_mode(path).filter(|m| m & 0o004 != 0) {
             warnings.push(format!(
-                "{} is readable by other users (mode {:04o}) and holds an API key; chmod 600 it",
+                "{} is readable by other users (mode {:04o}) and holds an API key; chmod o-r it (0640 with the service's group, or 0600)",
                 path.display(),
                 mode & 0o7777
             ));

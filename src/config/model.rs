@@ -19,6 +19,18 @@ pub struct Config {
     pub sites: Vec<SiteConfig>,
 }
 
+impl Config {
+    /// Files the config refers to and whose content is part of its hash (`apiKeyFile`,
+    /// `caFile`): a change to any of them is a config change.
+    pub fn referenced_files(&self) -> Vec<PathBuf> {
+        self.sites
+            .iter()
+            .flat_map(|s| s.api_key_file.iter().chain(s.ca_file.iter()))
+            .cloned()
+            .collect()
+    }
+}
+
 /// `server.*`: the exporter's own listener, logging and collection cadence.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServerConfig {

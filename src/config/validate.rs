@@ -695,7 +695,7 @@ impl Checker<'_> {
                     self.warn(
                         &key,
                         &format!(
-                            "{} is readable by other users (mode {:04o}); chmod 600 it",
+                            "{} is readable by other users (mode {:04o}); chmod o-r it (0640 with the service's group, or 0600)",
                             file.display(),
                             mode & 0o7777
                         ),
@@ -1268,7 +1268,7 @@ nbuservers:
         assert_eq!(
             loaded.warnings,
             [format!(
-                "{dir}/config.yaml is readable by other users (mode 0644) and holds an API key; chmod 600 it"
+                "{dir}/config.yaml is readable by other users (mode 0644) and holds an API key; chmod o-r it (0640 with the service's group, or 0600)"
             )]
         );
 
@@ -1284,7 +1284,7 @@ nbuservers:
         assert_eq!(
             load(&config, &test_env).expect("loads").warnings,
             [format!(
-                "nbuservers[0].apiKeyFile: {dir}/open.key is readable by other users (mode 0644); chmod 600 it"
+                "nbuservers[0].apiKeyFile: {dir}/open.key is readable by other users (mode 0644); chmod o-r it (0640 with the service's group, or 0600)"
             )]
         );
     }

@@ -14,9 +14,13 @@ use serde::Deserialize;
 
 use crate::cli::{parse_timeout, until};
 
+/// An attempt as `/-/config-status` lists it, or as `POST /-/reload` answers it (which
+/// calls the id `attempt`).
 #[derive(Deserialize, Debug, Clone)]
 struct AttemptView {
+    #[serde(alias = "attempt")]
     id: u64,
+    #[serde(default)]
     trigger: String,
     result: String,
     generation: u64,
@@ -68,31 +72,13 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
     };
     let deadline = Instant::now() + timeout;
     let agent = agent(timeout);
-    let candidates = match url {
-        Some(u) => vec![u.trim_end_matches('/').to_string()],
-        None => {
-            let mut c = base_urls_from_config(config_path);
-            if let Some(pid) = pid {
-                c.extend(listening_urls(pid));
-            }
-            c.dedup();
-            c
+    let explicit = url.map(|u| u.trim_end_matches('/').to_string());
+    let (base, before) = match find_daemon(&agent, explicit.as_deref(), config_path, pid) {
+        Ok(found) => found,
+        Err(errors) => {
+            eprintln!("error: cannot reach the exporter: {errors}");
+            return ExitCode::from(UNREACHABLE);
         }
-    };
-    let mut errors = Vec::new();
-    let mut found = None;
-    for base in &candidates {
-        match fetch_status(&agent, base) {
-            Ok(status) => {
-                found = Some((base.clone(), status));
-                break;
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    let Some((base, before)) = found else {
-        eprintln!("error: cannot reach the exporter: {}", errors.join("; "));
-        return ExitCode::from(UNREACHABLE);
     };
 
     match pid {
@@ -106,8 +92,17 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
     }
 
     let seen = before.attempts;
+    let mut base = base;
     let outcome = until(deadline, Duration::from_millis(20), || {
-        let status = fetch_status(&agent, &base).ok()?;
+        let status = match fetch_status(&agent, &base) {
+            Ok(status) => status,
+            Err(_) => {
+                // The reload may have moved the listener: look for the daemon again.
+                let (moved, status) = find_daemon(&agent, explicit.as_deref(), config_path, pid).ok()?;
+                base = moved;
+                status
+            }
+        };
         status.history.into_iter().find(|a| a.id > seen)
     });
     match outcome {
@@ -121,6 +116,32 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
             ExitCode::from(UNREACHABLE)
         }
     }
+}
+
+/// Finds the daemon's status endpoint: the explicit URL, else the address in the config
+/// file, then every address the process listens on.
+fn find_daemon(
+    agent: &ureq::Agent,
+    explicit: Option<&str>,
+    config_path: &Path,
+    pid: Option<i32>,
+) -> Result<(String, StatusView), String> {
+    let mut candidates: Vec<String> = explicit.map(str::to_string).into_iter().collect();
+    if explicit.is_none() {
+        candidates.extend(base_urls_from_config(config_path));
+    }
+    if let Some(pid) = pid {
+        candidates.extend(listening_urls(pid));
+    }
+    candidates.dedup();
+    let mut errors = Vec::new();
+    for base in candidates {
+        match fetch_status(agent, &base) {
+            Ok(status) => return Ok((base, status)),
+            Err(e) => errors.push(e),
+        }
+    }
+    Err(errors.join("; "))
 }
 
 fn http_reload(agent: &ureq::Agent, base: &str) -> ExitCode {

@@ -1,6 +1,8 @@
 //! The file-watch input: a `notify` watcher on the config file's directory (never the file
 //! itself, whose inode editors and kubelet replace), plus the directory of the symlink
-//! target when the config path is a symlink (`..data/config.yaml` on Kubernetes).
+//! target when the config path is a symlink (`..data/config.yaml` on Kubernetes), and the
+//! same for every file the config refers to (`apiKeyFile`, `caFile`: a rotated key in a
+//! Secret mount is a config change).
 //!
 //! Any event that may concern the config (its name, a name in its symlink chain, a
 //! kubelet `..data`-style name, a rescan or an event without a path) becomes
@@ -93,9 +95,22 @@ fn is_relevant(names: &BTreeSet<OsString>, path: &Path) -> bool {
     }
 }
 
+/// The union of `targets_for` over several files.
+fn targets_for_all(paths: &[PathBuf]) -> Targets {
+    let mut all = Targets::default();
+    for path in paths {
+        let t = targets_for(path);
+        all.dirs.extend(t.dirs);
+        all.names.extend(t.names);
+    }
+    all
+}
+
 /// A live directory watch. Dropping it stops the watch.
 pub struct ConfigWatch {
     config_path: PathBuf,
+    /// Files the running config refers to; watched like the config itself.
+    referenced: Vec<PathBuf>,
     watcher: RecommendedWatcher,
     watched: Targets,
     names: Arc<Mutex<BTreeSet<OsString>>>,
@@ -104,7 +119,12 @@ pub struct ConfigWatch {
 impl ConfigWatch {
     /// Starts watching. Fails when the watcher cannot be created or no directory can be
     /// watched (inotify limits, a missing directory); the worker then polls.
-    pub fn start(config_path: &Path, mode: WatchMode, events: Sender<Event>) -> Result<ConfigWatch, String> {
+    pub fn start(
+        config_path: &Path,
+        referenced: &[PathBuf],
+        mode: WatchMode,
+        events: Sender<Event>,
+    ) -> Result<ConfigWatch, String> {
         if mode == WatchMode::Unavailable {
             return Err("file watching disabled".into());
         }
@@ -132,6 +152,7 @@ impl ConfigWatch {
             .map_err(|e| format!("cannot create file watcher: {e}"))?;
         let mut watch = ConfigWatch {
             config_path: config_path.to_path_buf(),
+            referenced: referenced.to_vec(),
             watcher,
             watched: Targets::default(),
             names,
@@ -140,10 +161,17 @@ impl ConfigWatch {
         Ok(watch)
     }
 
+    /// Sets the referenced files (after a reload changed them); `refresh` applies it.
+    pub fn set_referenced(&mut self, referenced: Vec<PathBuf>) {
+        self.referenced = referenced;
+    }
+
     /// Re-resolves the symlink chain and moves the watches to match. Call after every
     /// event burst: a kubelet swap or `ln -sfn` points the config at a new directory.
     pub fn refresh(&mut self) -> Result<(), String> {
-        let wanted = targets_for(&self.config_path);
+        let mut paths = vec![self.config_path.clone()];
+        paths.extend(self.referenced.iter().cloned());
+        let wanted = targets_for_all(&paths);
         if wanted == self.watched {
             return Ok(());
         }

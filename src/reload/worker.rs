@@ -106,6 +106,7 @@ impl Worker {
         runtime: Runtime,
         events: Receiver<Event>,
         watch_mode: WatchMode,
+        watch: Option<ConfigWatch>,
         notifier: Notifier,
     ) -> Worker {
         Worker {
@@ -115,7 +116,7 @@ impl Worker {
             runtime: Some(runtime),
             events,
             watch_mode,
-            watch: None,
+            watch,
             notifier,
             pending: Pending::default(),
             watch_deadline: None,
@@ -131,10 +132,13 @@ impl Worker {
 
     /// Runs until `Event::Shutdown`, then shuts the runtime down.
     pub fn run(mut self) {
-        self.arm_watch();
-        // The file may have changed between the startup load and the watch being armed:
-        // one quiet content check (recorded only if the content differs) closes that gap.
-        self.pending.triggers.push(Trigger::Poll);
+        match self.watch.take() {
+            Some(watch) => {
+                self.watch = Some(watch);
+                self.set_watcher_up(true);
+            }
+            None => self.arm_watch(),
+        }
         self.schedule_poll(Instant::now());
         loop {
             let received = match self.next_wakeup() {
@@ -261,7 +265,13 @@ impl Worker {
     }
 
     fn arm_watch(&mut self) {
-        match ConfigWatch::start(&self.path, self.watch_mode, self.shared.events.clone()) {
+        let referenced = self.shared.current().config.referenced_files();
+        match ConfigWatch::start(
+            &self.path,
+            &referenced,
+            self.watch_mode,
+            self.shared.events.clone(),
+        ) {
             Ok(watch) => {
                 self.watch = Some(watch);
                 self.set_watcher_up(true);
@@ -347,7 +357,9 @@ impl Worker {
     }
 
     fn refresh_watch(&mut self) {
+        let referenced = self.shared.current().config.referenced_files();
         if let Some(watch) = self.watch.as_mut() {
+            watch.set_referenced(referenced);
             if let Err(e) = watch.refresh() {
                 log::warn!("config watcher lost error={e}; re-arming, polling meanwhile");
                 self.watch = None;

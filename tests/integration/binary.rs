@@ -411,3 +411,76 @@ fn a_thousand_reloads_leak_no_threads_or_fds() {
     });
     assert!(p.child.try_wait().unwrap().is_none(), "still running");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run_client(args: &[&str], config: &Path) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("reload")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("reload client");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Regression: `reload --url` could not read the POST answer (no `id` field) and always
+/// exited 2; `reload --pid` lost the daemon when the reload moved its listener.
+#[test]
+fn reload_client_over_http_and_across_a_port_move() {
+    let sim = known_site();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    let (p1, p2) = (free_port(), free_port());
+    let write = |port: u16, extra: &str| {
+        write_config(
+            dir.path(),
+            sim.port(),
+            &format!("  enableLifecycle: true\n{extra}"),
+        );
+        let yaml = std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("port: 0\n", &format!("port: {port}\n"));
+        std::fs::write(&config, yaml).unwrap();
+    };
+    write(p1, "");
+    let mut p = Running::spawn(dir.path(), &[]);
+    p.wait_started();
+    let url = format!("http://127.0.0.1:{p1}");
+
+    write(p1, "  logLevel: debug\n");
+    let (code, stdout, stderr) = run_client(&["--url", &url], &config);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("reload applied: generation 2"), "{stdout}");
+    write(p1, "  logLevel: mumble\n");
+    let (code, _, stderr) = run_client(&["--url", &url], &config);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("server.logLevel: \"mumble\" is not a log level"),
+        "{stderr}"
+    );
+
+    // The reload moves the listener: the client finds the daemon on the new port.
+    write(p2, "");
+    let (code, stdout, stderr) =
+        run_client(&["--pid", &p.child.id().to_string(), "--timeout", "20s"], &config);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("reload applied: generation 3"),
+        "{stdout}\n{}",
+        p.stderr()
+    );
+    let status = http_get(&agent(), &format!("http://127.0.0.1:{p2}/-/config-status"));
+    assert_eq!(status.0, 200);
+}

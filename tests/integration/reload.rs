@@ -741,3 +741,43 @@ fn a_rotated_key_file_is_picked_up_by_a_reload() {
             .any(|r| r.api_key.as_deref() == Some("second-key") && r.status == 200)
     });
 }
+
+#[test]
+fn a_key_file_in_another_directory_is_watched() {
+    // Like a Kubernetes Secret mounted beside the ConfigMap: the key lives elsewhere, and
+    // rotating it (a kubelet ..data swap there) is noticed by the watcher, not only the poll.
+    let sim = known_site();
+    let secrets = tempfile::tempdir().unwrap();
+    let root = secrets.path();
+    std::fs::create_dir(root.join("..2026_1")).unwrap();
+    std::fs::write(root.join("..2026_1/paris.key"), KEY).unwrap();
+    std::os::unix::fs::symlink("..2026_1", root.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/paris.key", root.join("paris.key")).unwrap();
+    let key_file = root.join("paris.key");
+    let site = site_yaml("paris", &sim, "").replace(
+        &format!("apiKey: {KEY}"),
+        &format!("apiKeyFile: {}", key_file.display()),
+    );
+    let d = TestDaemon::start(&config_yaml("", &[site]));
+    d.wait_ready();
+    sim.handle().set_api_key("rotated-in-secret");
+    std::fs::create_dir(root.join("..2026_2")).unwrap();
+    std::fs::write(root.join("..2026_2/paris.key"), "rotated-in-secret").unwrap();
+    std::os::unix::fs::symlink("..2026_2", root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    std::fs::remove_dir_all(root.join("..2026_1")).unwrap();
+    wait_until(LONG, "the rotated key is applied by a watch reload", || {
+        let m = d.metrics();
+        reloads(&m, "watch", "applied") == 1.0
+    });
+    assert_eq!(
+        d.status()["last_attempt"]["changes"],
+        serde_json::json!(["nbuservers[paris].apiKey"])
+    );
+    wait_until(LONG, "a sweep with the rotated key", || {
+        sim.handle()
+            .requests()
+            .iter()
+            .any(|r| r.api_key.as_deref() == Some("rotated-in-secret") && r.status == 200)
+    });
+}
