@@ -23,7 +23,7 @@ use crate::nbu::{Client, ClientOptions, RequestObserver, RequestOutcome};
 use crate::notify::Notifier;
 use crate::reload::signals::{Registered, SignalThread};
 use crate::reload::watch::{ConfigWatch, WatchMode};
-use crate::reload::worker::Worker;
+use crate::reload::worker::{Worker, WorkerInputs};
 use crate::reload::{Attempt, Event, Outcome, Trigger};
 use crate::state::{Generation, Shared};
 use crate::timefmt::now_millis;
@@ -196,16 +196,15 @@ impl Daemon {
             pollers,
             client_options,
         };
-        let worker = Worker::new(
-            config_path,
+        let inputs = WorkerInputs {
+            path: config_path,
             env,
-            Arc::clone(&shared),
-            runtime,
-            events_rx,
+            events: events_rx,
             watch_mode,
             watch,
             notifier,
-        );
+        };
+        let worker = Worker::new(Arc::clone(&shared), runtime, inputs);
         let control = std::thread::Builder::new()
             .name("reload".into())
             .spawn(move || worker.run())

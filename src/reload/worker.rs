@@ -76,6 +76,17 @@ enum ReadError {
     Other(String),
 }
 
+/// What the worker reads from: the config path and environment, its event channel, the
+/// watcher armed at startup (if any) and the service-manager notifier.
+pub(crate) struct WorkerInputs {
+    pub path: PathBuf,
+    pub env: EnvFn,
+    pub events: Receiver<Event>,
+    pub watch_mode: WatchMode,
+    pub watch: Option<ConfigWatch>,
+    pub notifier: Notifier,
+}
+
 pub struct Worker {
     path: PathBuf,
     env: EnvFn,
@@ -99,16 +110,15 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(
-        path: PathBuf,
-        env: EnvFn,
-        shared: Arc<Shared>,
-        runtime: Runtime,
-        events: Receiver<Event>,
-        watch_mode: WatchMode,
-        watch: Option<ConfigWatch>,
-        notifier: Notifier,
-    ) -> Worker {
+    pub(crate) fn new(shared: Arc<Shared>, runtime: Runtime, inputs: WorkerInputs) -> Worker {
+        let WorkerInputs {
+            path,
+            env,
+            events,
+            watch_mode,
+            watch,
+            notifier,
+        } = inputs;
         Worker {
             path,
             env,

@@ -315,9 +315,14 @@ fn a_dead_site_keeps_its_last_values_with_an_ageing_timestamp() {
     );
 
     sim.handle().clear_faults();
+    // A sweep running when the fault clears may fail one source and not the other, so wait
+    // for the jobs data itself to be fresh again.
     let recovered = wait_for(Duration::from_secs(20), "recovery", || {
         let m = d.metrics();
-        (m.get("nbu_up", &[s]) == Some(1.0)).then_some(m)
+        let fresh = m
+            .get("nbu_last_scrape_timestamp_seconds", &[s, ("source", "jobs")])
+            .is_some_and(|t| t > ts_down);
+        (fresh && m.get("nbu_up", &[s]) == Some(1.0)).then_some(m)
     });
-    assert!(recovered.value("nbu_last_scrape_timestamp_seconds", &[s, ("source", "jobs")]) > ts_down);
+    assert_eq!(recovered.sum("nbu_jobs_count", &[s]), jobs_before);
 }
