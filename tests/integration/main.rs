@@ -6,6 +6,7 @@ mod support;
 mod binary;
 mod check_config;
 mod collection;
+mod faults;
 mod http_api;
 mod reload;
 mod secrets;
