@@ -14,9 +14,13 @@ use serde::Deserialize;
 
 use crate::cli::{parse_timeout, until};
 
+/// An attempt as `/-/config-status` lists it, or as `POST /-/reload` answers it (which
+/// names the id `attempt` and has no trigger: it is always `http`).
 #[derive(Deserialize, Debug, Clone)]
 struct AttemptView {
+    #[serde(alias = "attempt")]
     id: u64,
+    #[serde(default = "http_trigger")]
     trigger: String,
     result: String,
     generation: u64,
@@ -26,6 +30,10 @@ struct AttemptView {
     problems: Vec<String>,
     #[serde(default)]
     changes: Vec<String>,
+}
+
+fn http_trigger() -> String {
+    "http".to_string()
 }
 
 #[derive(Deserialize, Debug)]
