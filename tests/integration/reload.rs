@@ -538,7 +538,10 @@ fn reload_storm_under_scrape_load_never_fails_or_mixes_generations() {
         &[site_yaml("paris", &paris, ""), site_yaml("rome", &rome, "")],
     );
     let invalid = a.replace("collectionInterval: 30s", "collectionInterval: never");
-    let d = TestDaemon::start(&a);
+    // HTTP reloads only: a watch reload firing between a write and its POST (100 ms of
+    // debounce, easily exceeded on a loaded machine) would apply the write first and turn
+    // that POST's "applied" into "unchanged".
+    let d = TestDaemon::start_with(&a, |o| o.watch_mode = WatchMode::Unavailable);
     d.wait_ready();
     let threads_before = thread_count();
     let fds_before = fd_count();
