@@ -2,12 +2,16 @@
 //! liveness, readiness, the landing page, `POST /-/reload` and `GET /-/config-status`.
 //!
 //! A `Listener` is bound first and served later, so a reload can bind a new address
-//! before it swaps and reject the change if the bind fails. Handlers read one generation
-//! per request and never call NetBackup. This module must not know how a reload works:
-//! it sends `Event::Reload` and relays the answer.
+//! before it swaps and reject the change if the bind fails. The public socket belongs to
+//! `front`, which hands tiny_http (on a private loopback socket) only complete, bounded
+//! requests. Handlers read one generation per request and never call NetBackup. This
+//! module must not know how a reload works: it sends `Event::Reload` and relays the
+//! answer.
 
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+mod front;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -19,6 +23,10 @@ use crate::metrics::{self, ScrapeView};
 use crate::reload::{Attempt, Event, Outcome, Trigger};
 use crate::state::Shared;
 
+pub use front::{
+    HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES, MAX_REQUEST_LINE,
+};
+
 /// Worker threads per listener.
 pub const WORKERS: usize = 4;
 /// How long a `POST /-/reload` waits for its outcome.
@@ -28,10 +36,15 @@ const POLL_STEP: Duration = Duration::from_millis(50);
 /// How long a stopped listener keeps answering queued requests.
 const DRAIN_MAX: Duration = Duration::from_secs(2);
 
-/// A bound listener and, once served, its workers.
+/// A bound listener and, once served, its accept front and workers.
 pub struct Listener {
     server: Arc<tiny_http::Server>,
     addr: SocketAddr,
+    /// The public socket until `serve` hands it to the front.
+    public: Option<TcpListener>,
+    front: Option<front::Front>,
+    /// Connections the front is serving (workers wait for them when draining).
+    live: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -49,11 +62,18 @@ impl Listener {
             .map_err(|e| format!("cannot resolve listen address {display}: {e}"))?
             .next()
             .ok_or_else(|| format!("cannot resolve listen address {display}"))?;
-        let server = tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {display}: {e}"))?;
-        let bound = server.server_addr().to_ip().unwrap_or(addr);
+        let public = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {display}: {e}"))?;
+        let bound = public.local_addr().unwrap_or(addr);
+        let private = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| format!("cannot listen on 127.0.0.1 for the HTTP workers: {e}"))?;
+        let server = tiny_http::Server::from_listener(private, None)
+            .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
         Ok(Listener {
             server: Arc::new(server),
             addr: bound,
+            public: Some(public),
+            front: None,
+            live: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
         })
@@ -63,29 +83,49 @@ impl Listener {
         self.addr
     }
 
-    /// Starts the worker threads.
+    /// Starts the worker threads, then the accept front.
     pub fn serve(&mut self, shared: &Arc<Shared>, workers: usize) -> std::io::Result<()> {
         for i in 0..workers.max(1) {
             let server = Arc::clone(&self.server);
             let stop = Arc::clone(&self.stop);
+            let live = Arc::clone(&self.live);
             let shared = Arc::clone(shared);
             let handle = std::thread::Builder::new()
                 .name(format!("http-{}-{i}", self.addr.port()))
-                .spawn(move || worker_loop(&server, &stop, &shared))?;
+                .spawn(move || worker_loop(&server, &stop, &live, &shared))?;
             self.workers.push(handle);
+        }
+        if let Some(public) = self.public.take() {
+            let backend = self
+                .server
+                .server_addr()
+                .to_ip()
+                .ok_or_else(|| std::io::Error::other("the HTTP workers' socket has no IP address"))?;
+            let answer_timeout = RELOAD_WAIT + Duration::from_secs(15);
+            self.front = Some(front::Front::start(
+                public,
+                backend,
+                answer_timeout,
+                Arc::clone(&self.live),
+            )?);
         }
         Ok(())
     }
 
-    /// Stops taking new work: workers finish what is queued, then exit once idle (or
-    /// after `DRAIN_MAX`). Returns at once.
+    /// Stops taking new work: the front stops accepting, workers finish what is queued,
+    /// then exit once idle (or after `DRAIN_MAX`). Returns at once.
     pub fn begin_drain(&self) {
+        if let Some(front) = &self.front {
+            front.stop();
+        }
         self.stop.store(true, Ordering::SeqCst);
     }
 
-    /// Joins the workers if they have all exited; true when the listener is done.
+    /// Joins the workers and the accept thread if they have all exited; true when the
+    /// listener is done.
     pub fn try_finish(&mut self) -> bool {
-        if self.workers.iter().all(|w| w.is_finished()) {
+        let front_done = self.front.as_mut().is_none_or(|f| f.try_finish());
+        if front_done && self.workers.iter().all(|w| w.is_finished()) {
             for w in self.workers.drain(..) {
                 let _ = w.join();
             }
@@ -110,15 +150,24 @@ impl Listener {
     }
 }
 
-/// Serves until stopped; once stopped, keeps serving what is already queued until idle
-/// for one poll step, so a request accepted before the stop still gets its answer.
-fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, shared: &Arc<Shared>) {
+impl Drop for Listener {
+    /// A listener dropped without a drain (an abandoned preparation) still closes its
+    /// socket and lets its threads end.
+    fn drop(&mut self) {
+        self.begin_drain();
+    }
+}
+
+/// Serves until stopped; once stopped, keeps serving until idle for one poll step with no
+/// connection left in the front, so a request accepted before the stop still gets its
+/// answer.
+fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, live: &AtomicUsize, shared: &Arc<Shared>) {
     let mut drain_deadline: Option<Instant> = None;
     loop {
         match server.recv_timeout(POLL_STEP) {
             Ok(Some(request)) => handle(request, shared),
             Ok(None) => {
-                if stop.load(Ordering::SeqCst) {
+                if stop.load(Ordering::SeqCst) && live.load(Ordering::SeqCst) == 0 {
                     return;
                 }
             }
@@ -126,7 +175,9 @@ fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, shared: &Arc<Share
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
-                log::debug!("http accept error error={e}");
+                // Only the front connects to tiny_http, so this is rare: its accept
+                // thread has stopped and this listener answers no more.
+                log::error!("http server stopped accepting error={e}");
                 std::thread::sleep(POLL_STEP);
             }
         }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod abuse;
 mod binary;
 mod check_config;
 mod collection;
