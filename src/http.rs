@@ -4,9 +4,10 @@
 //! A `Listener` is bound first and served later, so a reload can bind a new address
 //! before it swaps and reject the change if the bind fails. The public socket belongs to
 //! `front`, which hands tiny_http (on a private loopback socket) only complete, bounded
-//! requests. Handlers read one generation per request and never call NetBackup. This
-//! module must not know how a reload works: it sends `Event::Reload` and relays the
-//! answer.
+//! requests. Handlers read one generation per request and never call NetBackup; at most
+//! `RELOAD_WAITERS` workers per listener wait on a reload, so reloads (held by
+//! `ReloadControl::defer` or not) cannot take every worker from `/metrics`. This module
+//! must not know how a reload works: it sends `Event::Reload` and relays the answer.
 
 mod front;
 
@@ -29,6 +30,9 @@ pub use front::{
 
 /// Worker threads per listener.
 pub const WORKERS: usize = 4;
+/// Workers of one listener that may wait on a reload at once; further `POST /-/reload`
+/// get 429 while they wait.
+pub const RELOAD_WAITERS: usize = 1;
 /// How long a `POST /-/reload` waits for its outcome.
 const RELOAD_WAIT: Duration = Duration::from_secs(60);
 /// How often idle workers check their stop flag.
@@ -46,7 +50,15 @@ pub struct Listener {
     /// Connections the front is serving (workers wait for them when draining).
     live: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
+    /// Workers waiting on a reload now.
+    reload_waiters: Arc<AtomicUsize>,
     workers: Vec<JoinHandle<()>>,
+}
+
+/// What a worker needs besides the server.
+struct Ctx {
+    shared: Arc<Shared>,
+    reload_waiters: Arc<AtomicUsize>,
 }
 
 impl Listener {
@@ -75,6 +87,7 @@ impl Listener {
             front: None,
             live: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
+            reload_waiters: Arc::new(AtomicUsize::new(0)),
             workers: Vec::new(),
         })
     }
@@ -89,10 +102,13 @@ impl Listener {
             let server = Arc::clone(&self.server);
             let stop = Arc::clone(&self.stop);
             let live = Arc::clone(&self.live);
-            let shared = Arc::clone(shared);
+            let ctx = Ctx {
+                shared: Arc::clone(shared),
+                reload_waiters: Arc::clone(&self.reload_waiters),
+            };
             let handle = std::thread::Builder::new()
                 .name(format!("http-{}-{i}", self.addr.port()))
-                .spawn(move || worker_loop(&server, &stop, &live, &shared))?;
+                .spawn(move || worker_loop(&server, &stop, &live, &ctx))?;
             self.workers.push(handle);
         }
         if let Some(public) = self.public.take() {
@@ -161,11 +177,11 @@ impl Drop for Listener {
 /// Serves until stopped; once stopped, keeps serving until idle for one poll step with no
 /// connection left in the front, so a request accepted before the stop still gets its
 /// answer.
-fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, live: &AtomicUsize, shared: &Arc<Shared>) {
+fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, live: &AtomicUsize, ctx: &Ctx) {
     let mut drain_deadline: Option<Instant> = None;
     loop {
         match server.recv_timeout(POLL_STEP) {
-            Ok(Some(request)) => handle(request, shared),
+            Ok(Some(request)) => handle(request, ctx),
             Ok(None) => {
                 if stop.load(Ordering::SeqCst) && live.load(Ordering::SeqCst) == 0 {
                     return;
@@ -223,7 +239,8 @@ fn respond_json<T: Serialize>(request: Request, status: u16, value: &T) {
     }
 }
 
-fn handle(request: Request, shared: &Arc<Shared>) {
+fn handle(request: Request, ctx: &Ctx) {
+    let shared = &ctx.shared;
     let generation = shared.current();
     let url = request.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
@@ -290,6 +307,9 @@ fn handle(request: Request, shared: &Arc<Shared>) {
             let force = query
                 .split('&')
                 .any(|kv| matches!(kv, "force" | "force=1" | "force=true"));
+            let Some(_permit) = Permit::take(&ctx.reload_waiters, RELOAD_WAITERS) else {
+                return respond_busy(request);
+            };
             http_reload(request, shared, force)
         }
         "/" => {
@@ -304,6 +324,43 @@ fn handle(request: Request, shared: &Arc<Shared>) {
             )
         }
         _ => respond_text(request, 404, &format!("not found; metrics are at {metrics_path}")),
+    }
+}
+
+/// One of a bounded number of places; given back on drop.
+struct Permit<'a>(&'a AtomicUsize);
+
+impl<'a> Permit<'a> {
+    fn take(taken: &'a AtomicUsize, max: usize) -> Option<Permit<'a>> {
+        taken
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| Permit(taken))
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// 429 for a `POST /-/reload` while others already wait on a reload.
+fn respond_busy(request: Request) {
+    let body = "another reload requested over HTTP is in progress; retry once it has answered \
+                (GET /-/config-status shows the outcome)\n";
+    let mut response = Response::from_data(body.as_bytes().to_vec()).with_status_code(429);
+    for h in [
+        header("Content-Type", "text/plain; charset=utf-8"),
+        header("Retry-After", "1"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        response.add_header(h);
+    }
+    if let Err(e) = request.respond(response) {
+        log::debug!("http response not delivered error={e}");
     }
 }
 

@@ -110,7 +110,7 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
                 return ExitCode::from(UNREACHABLE);
             }
         }
-        None => return http_reload(&agent, &base),
+        None => return http_reload(&agent, &base, deadline),
     }
 
     let seen = before.attempts;
@@ -131,15 +131,28 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
     }
 }
 
-fn http_reload(agent: &ureq::Agent, base: &str) -> ExitCode {
+/// Pause before asking again when the daemon answers 429 (another HTTP reload waiting).
+const BUSY_RETRY: Duration = Duration::from_millis(250);
+
+fn http_reload(agent: &ureq::Agent, base: &str, deadline: Instant) -> ExitCode {
     let url = format!("{base}/-/reload");
-    let mut response = match agent.post(&url).send_empty() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {url}: {e}");
-            return ExitCode::from(UNREACHABLE);
+    let mut response = loop {
+        match agent.post(&url).send_empty() {
+            // Another reload requested over HTTP is waiting: ask again until the deadline.
+            Ok(r) if r.status() == 429 && Instant::now() + BUSY_RETRY < deadline => {
+                std::thread::sleep(BUSY_RETRY)
+            }
+            Ok(r) => break r,
+            Err(e) => {
+                eprintln!("error: {url}: {e}");
+                return ExitCode::from(UNREACHABLE);
+            }
         }
     };
+    if response.status() == 429 {
+        eprintln!("error: {url}: another reload requested over HTTP was still waiting at the deadline");
+        return ExitCode::from(UNREACHABLE);
+    }
     if response.status() == 403 {
         eprintln!(
             "error: {url}: the lifecycle API is disabled; pass --pid, or set server.enableLifecycle: true"

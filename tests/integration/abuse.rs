@@ -1,6 +1,7 @@
 //! Abuse of the exporter's own HTTP port while another client scrapes `/metrics`
 //! continuously: every scrape must succeed and stay fast. Slowloris, oversized request
-//! lines and headers, connection floods, unknown methods and path tricks.
+//! lines and headers, connection floods, unknown methods, path tricks, and floods of
+//! `POST /-/reload` (also while a reload is held by `ReloadControl::defer`).
 //!
 //! Loopback only; every loop is bounded in count and time; a paced attacker sleeps only
 //! between its own bytes.
@@ -8,7 +9,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -377,4 +378,148 @@ fn unknown_methods_and_path_tricks_get_clean_answers() {
     }
     scraper.finish(5);
     assert_eq!(d.get("/-/healthy").0, 200);
+}
+
+/// Sends `n` concurrent `POST /-/reload` and returns each (status, body).
+fn post_flood(d: &TestDaemon, n: usize) -> Vec<(u16, String)> {
+    let url = format!("{}/-/reload", d.base());
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .timeout_global(Some(Duration::from_secs(30)))
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                match agent.post(&url).send_empty() {
+                    Ok(mut r) => (
+                        r.status().as_u16(),
+                        r.body_mut().read_to_string().unwrap_or_default(),
+                    ),
+                    Err(e) => (0, e.to_string()),
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().expect("poster")).collect()
+}
+
+#[test]
+fn a_flood_of_reload_posts_does_not_starve_scrapes() {
+    let (d, _sim) = daemon("");
+    let scraper = Scraper::start(&d);
+    let mut answered = Vec::new();
+    let end = Instant::now() + Duration::from_secs(3);
+    for _ in 0..30 {
+        if Instant::now() >= end {
+            break;
+        }
+        answered.extend(post_flood(&d, 40));
+    }
+    scraper.finish(20);
+    let ok = answered.iter().filter(|(s, _)| *s == 200).count();
+    assert!(ok >= 1, "some reloads ran: {answered:?}");
+    for (status, body) in &answered {
+        assert!(
+            *status == 200 || (*status == 429 && body.contains("another reload")),
+            "unexpected answer {status}: {body}"
+        );
+    }
+}
+
+/// Regression: `POST /-/reload` held an HTTP worker until the reload finished; with
+/// reloads held by `ReloadControl::defer`, four POSTs took every worker for a minute.
+#[test]
+fn reload_posts_held_by_defer_cannot_starve_scrapes() {
+    let (d, _sim) = daemon("");
+    let guard = d.daemon().shared().control.defer();
+    let url = format!("{}/-/reload", d.base());
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    let answered = Arc::new(AtomicU64::new(0));
+    let posters: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, answers, answered) = (url.clone(), Arc::clone(&answers), Arc::clone(&answered));
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .timeout_global(Some(Duration::from_secs(30)))
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                let answer = match agent.post(&url).send_empty() {
+                    Ok(mut r) => (
+                        r.status().as_u16(),
+                        r.body_mut().read_to_string().unwrap_or_default(),
+                    ),
+                    Err(e) => (0, e.to_string()),
+                };
+                answers.lock().expect("answers").push(answer);
+                answered.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    let scraper = Scraper::start(&d);
+    // The POSTs beyond the waiting ones are turned away at once; scrapes go on.
+    wait_until(Duration::from_secs(10), "the extra POSTs answered", || {
+        answered.load(Ordering::SeqCst) >= 8 - nbu_exporter::http::RELOAD_WAITERS as u64
+    });
+    let hold_until = Instant::now() + Duration::from_secs(2);
+    wait_until(Duration::from_secs(10), "a held period", || {
+        Instant::now() >= hold_until
+    });
+    scraper.finish(20);
+    drop(guard);
+    wait_until(Duration::from_secs(20), "every POST answered", || {
+        answered.load(Ordering::SeqCst) == 8
+    });
+    for p in posters {
+        p.join().expect("poster");
+    }
+    let answers = answers.lock().expect("answers");
+    let ok = answers.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(ok, nbu_exporter::http::RELOAD_WAITERS, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*status, 429, "{body}");
+        assert!(body.contains("another reload"), "{body}");
+    }
+}
+
+/// With a POST already waiting on a held reload, `nbu-exporter reload` is told 429 and
+/// asks again until it gets its own answer.
+#[test]
+fn the_reload_client_waits_its_turn_behind_another_http_reload() {
+    let (d, _sim) = daemon("");
+    let guard = d.daemon().shared().control.defer();
+    // Two POSTs: one waits on the held reload, the other is turned away.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let posters: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, tx) = (format!("{}/-/reload", d.base()), tx.clone());
+            std::thread::spawn(move || {
+                let status = agent().post(&url).send_empty().map(|r| r.status().as_u16());
+                let _ = tx.send(status.unwrap_or(0));
+            })
+        })
+        .collect();
+    let turned_away = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("one POST answered at once");
+    assert_eq!(turned_away, 429);
+    let (path, base) = (d.path.clone(), d.base());
+    let client =
+        std::thread::spawn(move || nbu_exporter::reload::client::run(&path, None, Some(base), "15s"));
+    let held_until = Instant::now() + Duration::from_millis(500);
+    wait_until(Duration::from_secs(5), "the client retrying", || {
+        Instant::now() >= held_until
+    });
+    drop(guard);
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the waiting POST"),
+        200
+    );
+    for p in posters {
+        p.join().expect("poster");
+    }
+    assert_eq!(client.join().expect("client"), std::process::ExitCode::SUCCESS);
 }
