@@ -2,7 +2,8 @@
 //! reload prepares and commits, and shutdown, in written-out steps.
 //!
 //! Threads: `signals` (forwards SIGHUP/SIGTERM/SIGINT), `reload` (the control loop in
-//! `reload::worker`, sole writer of the generation), `http-PORT-N` (tiny_http workers),
+//! `reload::worker`, sole writer of the generation), `http-PORT-accept` (the accept front,
+//! plus a short-lived `http-PORT-conn` per connection), `http-PORT-N` (tiny_http workers),
 //! `poll-SITE` (one per NetBackup site, plus a short-lived `jobs-SITE` per sweep), and
 //! notify's own watcher thread.
 

@@ -2,12 +2,17 @@
 //! liveness, readiness, the landing page, `POST /-/reload` and `GET /-/config-status`.
 //!
 //! A `Listener` is bound first and served later, so a reload can bind a new address
-//! before it swaps and reject the change if the bind fails. Handlers read one generation
-//! per request and never call NetBackup. This module must not know how a reload works:
-//! it sends `Event::Reload` and relays the answer.
+//! before it swaps and reject the change if the bind fails. The public socket belongs to
+//! `front`, which hands tiny_http (on a private loopback socket) only complete, bounded
+//! requests. Handlers read one generation per request and never call NetBackup; at most
+//! `RELOAD_WAITERS` workers per listener wait on a reload, so reloads (held by
+//! `ReloadControl::defer` or not) cannot take every worker from `/metrics`. This module
+//! must not know how a reload works: it sends `Event::Reload` and relays the answer.
 
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+mod front;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -19,8 +24,15 @@ use crate::metrics::{self, ScrapeView};
 use crate::reload::{Attempt, Event, Outcome, Trigger};
 use crate::state::Shared;
 
+pub use front::{
+    HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES, MAX_REQUEST_LINE,
+};
+
 /// Worker threads per listener.
 pub const WORKERS: usize = 4;
+/// Workers of one listener that may wait on a reload at once; further `POST /-/reload`
+/// get 429 while they wait.
+pub const RELOAD_WAITERS: usize = 1;
 /// How long a `POST /-/reload` waits for its outcome.
 const RELOAD_WAIT: Duration = Duration::from_secs(60);
 /// A draining worker exits after this long without a request.
@@ -28,12 +40,25 @@ const POLL_STEP: Duration = Duration::from_millis(50);
 /// How long a stopped listener keeps answering queued requests.
 const DRAIN_MAX: Duration = Duration::from_secs(2);
 
-/// A bound listener and, once served, its workers.
+/// A bound listener and, once served, its accept front and workers.
 pub struct Listener {
     server: Arc<tiny_http::Server>,
     addr: SocketAddr,
+    /// The public socket until `serve` hands it to the front.
+    public: Option<TcpListener>,
+    front: Option<front::Front>,
+    /// Connections the front is serving (workers wait for them when draining).
+    live: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
+    /// Workers waiting on a reload now.
+    reload_waiters: Arc<AtomicUsize>,
     workers: Vec<JoinHandle<()>>,
+}
+
+/// What a worker needs besides the server.
+struct Ctx {
+    shared: Arc<Shared>,
+    reload_waiters: Arc<AtomicUsize>,
 }
 
 impl Listener {
@@ -49,12 +74,20 @@ impl Listener {
             .map_err(|e| format!("cannot resolve listen address {display}: {e}"))?
             .next()
             .ok_or_else(|| format!("cannot resolve listen address {display}"))?;
-        let server = tiny_http::Server::http(addr).map_err(|e| format!("cannot listen on {display}: {e}"))?;
-        let bound = server.server_addr().to_ip().unwrap_or(addr);
+        let public = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {display}: {e}"))?;
+        let bound = public.local_addr().unwrap_or(addr);
+        let private = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| format!("cannot listen on 127.0.0.1 for the HTTP workers: {e}"))?;
+        let server = tiny_http::Server::from_listener(private, None)
+            .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
         Ok(Listener {
             server: Arc::new(server),
             addr: bound,
+            public: Some(public),
+            front: None,
+            live: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
+            reload_waiters: Arc::new(AtomicUsize::new(0)),
             workers: Vec::new(),
         })
     }
@@ -63,23 +96,44 @@ impl Listener {
         self.addr
     }
 
-    /// Starts the worker threads.
+    /// Starts the worker threads, then the accept front.
     pub fn serve(&mut self, shared: &Arc<Shared>, workers: usize) -> std::io::Result<()> {
         for i in 0..workers.max(1) {
             let server = Arc::clone(&self.server);
             let stop = Arc::clone(&self.stop);
-            let shared = Arc::clone(shared);
+            let live = Arc::clone(&self.live);
+            let ctx = Ctx {
+                shared: Arc::clone(shared),
+                reload_waiters: Arc::clone(&self.reload_waiters),
+            };
             let handle = std::thread::Builder::new()
                 .name(format!("http-{}-{i}", self.addr.port()))
-                .spawn(move || worker_loop(&server, &stop, &shared))?;
+                .spawn(move || worker_loop(&server, &stop, &live, &ctx))?;
             self.workers.push(handle);
+        }
+        if let Some(public) = self.public.take() {
+            let backend = self
+                .server
+                .server_addr()
+                .to_ip()
+                .ok_or_else(|| std::io::Error::other("the HTTP workers' socket has no IP address"))?;
+            let answer_timeout = RELOAD_WAIT + Duration::from_secs(15);
+            self.front = Some(front::Front::start(
+                public,
+                backend,
+                answer_timeout,
+                Arc::clone(&self.live),
+            )?);
         }
         Ok(())
     }
 
-    /// Stops taking new work: workers finish what is queued, then exit once idle (or
-    /// after `DRAIN_MAX`). Returns at once.
+    /// Stops taking new work: the front stops accepting, workers finish what is queued,
+    /// then exit once idle (or after `DRAIN_MAX`). Returns at once.
     pub fn begin_drain(&self) {
+        if let Some(front) = &self.front {
+            front.stop();
+        }
         self.stop.store(true, Ordering::SeqCst);
         // One wake-up per worker blocked in `recv`; queued requests come first (FIFO).
         for _ in 0..self.workers.len() {
@@ -87,9 +141,11 @@ impl Listener {
         }
     }
 
-    /// Joins the workers if they have all exited; true when the listener is done.
+    /// Joins the workers and the accept thread if they have all exited; true when the
+    /// listener is done.
     pub fn try_finish(&mut self) -> bool {
-        if self.workers.iter().all(|w| w.is_finished()) {
+        let front_done = self.front.as_mut().is_none_or(|f| f.try_finish());
+        if front_done && self.workers.iter().all(|w| w.is_finished()) {
             for w in self.workers.drain(..) {
                 let _ = w.join();
             }
@@ -114,26 +170,40 @@ impl Listener {
     }
 }
 
+impl Drop for Listener {
+    /// A listener dropped without a drain (an abandoned preparation) still closes its
+    /// socket and lets its threads end.
+    fn drop(&mut self) {
+        self.begin_drain();
+    }
+}
+
 /// Serves until stopped, blocking in `recv` (no wake-ups while idle). Once stopped (see
-/// `begin_drain`), keeps serving what is already queued until idle for one poll step, so
-/// a request accepted just before the stop still gets its answer.
-fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, shared: &Arc<Shared>) {
+/// `begin_drain`), keeps serving until idle for one poll step with no connection left in
+/// the front, so a request accepted before the stop still gets its answer.
+fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, live: &AtomicUsize, ctx: &Ctx) {
     while !stop.load(Ordering::SeqCst) {
         match server.recv() {
-            Ok(request) => handle(request, shared),
-            // `unblock` (from begin_drain) or an accept error: the loop condition decides.
+            Ok(request) => handle(request, ctx),
+            // `unblock` from begin_drain: the loop condition ends the serving phase.
+            Err(_) if stop.load(Ordering::SeqCst) => {}
             Err(e) => {
-                if !stop.load(Ordering::SeqCst) {
-                    log::debug!("http accept error error={e}");
-                }
+                // Only the front connects to tiny_http, so this is rare: its accept
+                // thread has stopped and this listener answers no more.
+                log::error!("http server stopped accepting error={e}");
+                std::thread::sleep(POLL_STEP);
             }
         }
     }
     let deadline = Instant::now() + DRAIN_MAX;
     while Instant::now() < deadline {
         match server.recv_timeout(POLL_STEP) {
-            Ok(Some(request)) => handle(request, shared),
-            Ok(None) | Err(_) => return,
+            Ok(Some(request)) => handle(request, ctx),
+            Ok(None) | Err(_) => {
+                if live.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+            }
         }
     }
 }
@@ -171,7 +241,8 @@ fn respond_json<T: Serialize>(request: Request, status: u16, value: &T) {
     }
 }
 
-fn handle(request: Request, shared: &Arc<Shared>) {
+fn handle(request: Request, ctx: &Ctx) {
+    let shared = &ctx.shared;
     let generation = shared.current();
     let url = request.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
@@ -238,6 +309,9 @@ fn handle(request: Request, shared: &Arc<Shared>) {
             let force = query
                 .split('&')
                 .any(|kv| matches!(kv, "force" | "force=1" | "force=true"));
+            let Some(_permit) = Permit::take(&ctx.reload_waiters, RELOAD_WAITERS) else {
+                return respond_busy(request);
+            };
             http_reload(request, shared, force)
         }
         "/" => {
@@ -252,6 +326,43 @@ fn handle(request: Request, shared: &Arc<Shared>) {
             )
         }
         _ => respond_text(request, 404, &format!("not found; metrics are at {metrics_path}")),
+    }
+}
+
+/// One of a bounded number of places; given back on drop.
+struct Permit<'a>(&'a AtomicUsize);
+
+impl<'a> Permit<'a> {
+    fn take(taken: &'a AtomicUsize, max: usize) -> Option<Permit<'a>> {
+        taken
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| Permit(taken))
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// 429 for a `POST /-/reload` while others already wait on a reload.
+fn respond_busy(request: Request) {
+    let body = "another reload requested over HTTP is in progress; retry once it has answered \
+                (GET /-/config-status shows the outcome)\n";
+    let mut response = Response::from_data(body.as_bytes().to_vec()).with_status_code(429);
+    for h in [
+        header("Content-Type", "text/plain; charset=utf-8"),
+        header("Retry-After", "1"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        response.add_header(h);
+    }
+    if let Err(e) = request.respond(response) {
+        log::debug!("http response not delivered error={e}");
     }
 }
 

@@ -15,12 +15,12 @@ use serde::Deserialize;
 use crate::cli::{parse_timeout, until};
 
 /// An attempt as `/-/config-status` lists it, or as `POST /-/reload` answers it (which
-/// calls the id `attempt`).
+/// calls the id `attempt`; its trigger is always `http`).
 #[derive(Deserialize, Debug, Clone)]
 struct AttemptView {
     #[serde(alias = "attempt")]
     id: u64,
-    #[serde(default)]
+    #[serde(default = "http_trigger")]
     trigger: String,
     result: String,
     generation: u64,
@@ -30,6 +30,10 @@ struct AttemptView {
     problems: Vec<String>,
     #[serde(default)]
     changes: Vec<String>,
+}
+
+fn http_trigger() -> String {
+    "http".to_string()
 }
 
 #[derive(Deserialize, Debug)]
@@ -88,7 +92,7 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
                 return ExitCode::from(UNREACHABLE);
             }
         }
-        None => return http_reload(&agent, &base),
+        None => return http_reload(&agent, &base, deadline),
     }
 
     let seen = before.attempts;
@@ -144,15 +148,28 @@ fn find_daemon(
     Err(errors.join("; "))
 }
 
-fn http_reload(agent: &ureq::Agent, base: &str) -> ExitCode {
+/// Pause before asking again when the daemon answers 429 (another HTTP reload waiting).
+const BUSY_RETRY: Duration = Duration::from_millis(250);
+
+fn http_reload(agent: &ureq::Agent, base: &str, deadline: Instant) -> ExitCode {
     let url = format!("{base}/-/reload");
-    let mut response = match agent.post(&url).send_empty() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {url}: {e}");
-            return ExitCode::from(UNREACHABLE);
+    let mut response = loop {
+        match agent.post(&url).send_empty() {
+            // Another reload requested over HTTP is waiting: ask again until the deadline.
+            Ok(r) if r.status() == 429 && Instant::now() + BUSY_RETRY < deadline => {
+                std::thread::sleep(BUSY_RETRY)
+            }
+            Ok(r) => break r,
+            Err(e) => {
+                eprintln!("error: {url}: {e}");
+                return ExitCode::from(UNREACHABLE);
+            }
         }
     };
+    if response.status() == 429 {
+        eprintln!("error: {url}: another reload requested over HTTP was still waiting at the deadline");
+        return ExitCode::from(UNREACHABLE);
+    }
     if response.status() == 403 {
         eprintln!(
             "error: {url}: the lifecycle API is disabled; pass --pid, or set server.enableLifecycle: true"

@@ -484,3 +484,39 @@ fn reload_client_over_http_and_across_a_port_move() {
     let status = http_get(&agent(), &format!("http://127.0.0.1:{p2}/-/config-status"));
     assert_eq!(status.0, 200);
 }
+
+/// Regression: tiny_http's accept thread stopped for good on its first accept error, so
+/// running out of file descriptors once left the exporter running but deaf for ever.
+#[test]
+fn running_out_of_file_descriptors_does_not_stop_the_listener() {
+    use rustix::process::{getrlimit, prlimit, Resource, Rlimit};
+    let sim = known_site();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), sim.port(), "");
+    let mut p = Running::spawn(dir.path(), &[]);
+    p.wait_started();
+    assert_eq!(p.get("/-/healthy").0, 200);
+    let fds = || {
+        std::fs::read_dir(format!("/proc/{}/fd", p.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    // A few descriptors to spare, then hold more connections than that.
+    let limit = Rlimit {
+        current: Some(fds() as u64 + 6),
+        maximum: getrlimit(Resource::Nofile).maximum,
+    };
+    prlimit(Some(p.pid()), Resource::Nofile, limit).expect("lower the child's fd limit");
+    let addr = p.base.trim_start_matches("http://").to_string();
+    let held: Vec<std::net::TcpStream> = (0..30)
+        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+        .collect();
+    wait_until(Duration::from_secs(10), "the exporter out of descriptors", || {
+        p.stderr().contains("Too many open files")
+    });
+    drop(held);
+    // Descriptors are back: the very next scrape is served.
+    let (status, body) = p.get("/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("nbu_up{"), "{body}");
+}

@@ -88,3 +88,25 @@ fn malformed_requests_get_4xx_and_the_server_keeps_serving() {
     }
     assert_eq!(d.get("/-/healthy").0, 200);
 }
+
+/// Regression: `nbu-exporter reload` without `--pid` posted the reload, then could not read
+/// the answer (`missing field id`) and exited 2 whatever happened.
+#[test]
+fn the_reload_client_reads_the_http_answer() {
+    use std::process::ExitCode;
+    let sim = known_site();
+    let d = TestDaemon::start(&config_yaml("", &[site_yaml("paris", &sim, "")]));
+    let run = || nbu_exporter::reload::client::run(&d.path, None, Some(d.base()), "10s");
+    assert_eq!(run(), ExitCode::SUCCESS, "unchanged");
+    d.write_config(&config_yaml(
+        "  logLevel: chatty\n",
+        &[site_yaml("paris", &sim, "")],
+    ));
+    assert_eq!(run(), ExitCode::from(1), "rejected");
+    d.write_config(&config_yaml(
+        "  logLevel: debug\n",
+        &[site_yaml("paris", &sim, "")],
+    ));
+    assert_eq!(run(), ExitCode::SUCCESS, "applied");
+    assert_eq!(d.generation(), 2);
+}

@@ -3,9 +3,11 @@
 
 mod support;
 
+mod abuse;
 mod binary;
 mod check_config;
 mod collection;
+mod faults;
 mod golden;
 mod http_api;
 mod reload;

@@ -1,0 +1,608 @@
+//! The accept front of the exporter's HTTP port: it owns the public socket and hands
+//! tiny_http only complete, bounded requests.
+//!
+//! tiny_http reads a request head with no time or size limit, gives every connection a
+//! thread of its own without limit, and its accept thread stops for good on the first
+//! accept error (`EMFILE` when file descriptors run out). So the public socket is served
+//! here instead: one accept thread that survives accept errors; a cap on live
+//! connections, past which the connection that has waited longest for its request head is
+//! closed; a deadline and size limits on the head and the body. A complete request is
+//! then forwarded, with `Connection: close`, to tiny_http on a private loopback socket,
+//! its whole answer is read back, and written to the client under a deadline, so a slow
+//! client never holds a tiny_http worker either. One request per connection.
+//!
+//! It knows HTTP framing only (the head, `Content-Length`, `Expect`); it must not know
+//! routes or what a handler does. The private socket is bound to 127.0.0.1 on a port the
+//! kernel picks; a local process that finds it bypasses these limits, not any access rule.
+
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+/// Time a client has to send its whole request head (and body) after connecting.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most connections served at once (fewer when the file descriptor limit is low).
+pub const MAX_CONNECTIONS: usize = 256;
+/// Longest request line (method, target, version).
+pub const MAX_REQUEST_LINE: usize = 8 * 1024;
+/// Largest request head, request line included.
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// Most header fields in one request.
+pub const MAX_HEADERS: usize = 100;
+/// Largest request body (nothing here needs one; `POST /-/reload` is empty).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long writing the answer to a client may take.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the answer, how long and how much of what the client still sends is read and
+/// dropped, so that closing does not reset the connection before the answer is read.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 2 * 1024 * 1024;
+/// Reads and the accept wait are cut into slices this long to watch the stop flag.
+const SLICE: Duration = Duration::from_millis(100);
+/// Once the listener stops, a head still being read gets at most this long.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+/// Pause after a failed accept (out of file descriptors, say) before the next one.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// Descriptors left for everything else when the cap is derived from the limit; each
+/// connection uses at most four (client, its watch clone or the backend socket, and
+/// tiny_http's two).
+const RESERVED_FDS: u64 = 256;
+const FDS_PER_CONNECTION: u64 = 4;
+
+/// The accept front of one listener.
+pub(super) struct Front {
+    state: Arc<State>,
+    accept: Option<JoinHandle<()>>,
+}
+
+struct State {
+    backend: SocketAddr,
+    /// How long a forwarded request may take to be answered.
+    answer_timeout: Duration,
+    cap: usize,
+    stop: AtomicBool,
+    stopped_at: Mutex<Option<Instant>>,
+    /// Connections being served; shared with the workers, which wait for it to reach 0
+    /// when draining.
+    live: Arc<AtomicUsize>,
+    /// Connections still reading their request head, oldest first, with a handle to
+    /// close them: the ones given up when the cap is reached or the listener stops.
+    waiting: Mutex<VecDeque<(u64, TcpStream)>>,
+    next_id: AtomicU64,
+}
+
+/// A live connection; the count drops when it does, panics included.
+struct Slot(Arc<State>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An answer the front gives itself, without bothering tiny_http.
+#[derive(Clone, Copy)]
+struct Refusal {
+    status: u16,
+    text: &'static str,
+}
+
+const fn refuse(status: u16, text: &'static str) -> Refusal {
+    Refusal { status, text }
+}
+
+impl Front {
+    /// Starts accepting on `listener` and forwarding to `backend`.
+    pub(super) fn start(
+        listener: TcpListener,
+        backend: SocketAddr,
+        answer_timeout: Duration,
+        live: Arc<AtomicUsize>,
+    ) -> std::io::Result<Front> {
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let state = Arc::new(State {
+            backend,
+            answer_timeout,
+            cap: connection_cap(),
+            stop: AtomicBool::new(false),
+            stopped_at: Mutex::new(None),
+            live,
+            waiting: Mutex::new(VecDeque::new()),
+            next_id: AtomicU64::new(0),
+        });
+        let thread_state = Arc::clone(&state);
+        let accept = std::thread::Builder::new()
+            .name(format!("http-{port}-accept"))
+            .spawn(move || accept_loop(&listener, &thread_state, port))?;
+        Ok(Front {
+            state,
+            accept: Some(accept),
+        })
+    }
+
+    /// Stops accepting (the socket closes within a slice) and gives heads still being read
+    /// `STOP_GRACE` to complete. Requests already read are still answered.
+    pub(super) fn stop(&self) {
+        if !self.state.stop.swap(true, Ordering::SeqCst) {
+            *self.state.stopped_at.lock() = Some(Instant::now());
+        }
+    }
+
+    /// Joins the accept thread once it has exited; true when it has.
+    pub(super) fn try_finish(&mut self) -> bool {
+        match self.accept.take() {
+            Some(handle) if handle.is_finished() => {
+                let _ = handle.join();
+                true
+            }
+            Some(handle) => {
+                self.accept = Some(handle);
+                false
+            }
+            None => true,
+        }
+    }
+}
+
+/// The connection cap: `MAX_CONNECTIONS`, lowered so that the front cannot use up the
+/// process's file descriptors by itself.
+fn connection_cap() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let by_fds = limit.map_or(u64::MAX, |n| n.saturating_sub(RESERVED_FDS) / FDS_PER_CONNECTION);
+    usize::try_from(by_fds)
+        .unwrap_or(usize::MAX)
+        .clamp(8, MAX_CONNECTIONS)
+}
+
+fn accept_loop(listener: &TcpListener, state: &Arc<State>, port: u16) {
+    let mut warned_at: Option<Instant> = None;
+    while !state.stop.load(Ordering::SeqCst) {
+        if !readable(listener) {
+            continue;
+        }
+        match listener.accept() {
+            Ok((stream, _)) => admit(stream, state, port),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+            Err(e) => {
+                // Out of descriptors, say: the connection waits in the backlog; try again.
+                if warned_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                    log::warn!("http accept failed port={port} error={e}; retrying");
+                    warned_at = Some(Instant::now());
+                }
+                std::thread::sleep(ACCEPT_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Waits at most one slice for a connection to accept.
+fn readable(listener: &TcpListener) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let timeout = Timespec::try_from(SLICE).ok();
+    let mut fds = [PollFd::new(listener, PollFlags::IN)];
+    match poll(&mut fds, timeout.as_ref()) {
+        Ok(n) => n > 0,
+        Err(_) => {
+            std::thread::sleep(SLICE);
+            false
+        }
+    }
+}
+
+fn admit(stream: TcpStream, state: &Arc<State>, port: u16) {
+    if state.live.load(Ordering::SeqCst) >= state.cap && !state.evict_oldest() {
+        // Every slot is busy with a complete request: turn this one away, without waiting
+        // on it.
+        let _ = stream.set_nonblocking(true);
+        let _ = (&stream).write_all(&plain(503, "too many connections; retry"));
+        return;
+    }
+    state.live.fetch_add(1, Ordering::SeqCst);
+    let slot = Slot(Arc::clone(state));
+    let spawned = std::thread::Builder::new()
+        .name(format!("http-{port}-conn"))
+        .spawn(move || serve(stream, &slot.0));
+    if let Err(e) = spawned {
+        log::warn!("cannot start an http connection thread port={port} error={e}");
+    }
+}
+
+impl State {
+    /// Closes the connection that has waited longest for its request head.
+    fn evict_oldest(&self) -> bool {
+        match self.waiting.lock().pop_front() {
+            Some((_, stream)) => {
+                let _ = stream.shutdown(Shutdown::Both);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn watch(&self, stream: &TcpStream) -> Option<u64> {
+        let clone = stream.try_clone().ok()?;
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.waiting.lock().push_back((id, clone));
+        Some(id)
+    }
+
+    fn unwatch(&self, id: Option<u64>) {
+        if let Some(id) = id {
+            self.waiting.lock().retain(|(i, _)| *i != id);
+        }
+    }
+
+    /// The deadline of a head started at `started`, shortened once the listener stops.
+    fn head_deadline(&self, started: Instant) -> Instant {
+        let deadline = started + HEAD_TIMEOUT;
+        match *self.stopped_at.lock() {
+            Some(at) => deadline.min(at + STOP_GRACE),
+            None => deadline,
+        }
+    }
+}
+
+fn serve(mut client: TcpStream, state: &State) {
+    let _ = client.set_nonblocking(false);
+    let watched = state.watch(&client);
+    let request = read_request(&mut client, state);
+    state.unwatch(watched);
+    let answer = match request {
+        Ok(Some(request)) => forward(&request, state).unwrap_or_else(|refusal| {
+            log::debug!(
+                "http request not answered by the server status={}",
+                refusal.status
+            );
+            plain(refusal.status, refusal.text)
+        }),
+        // Closed, evicted or idle before sending a request: nothing to answer.
+        Ok(None) => return,
+        Err(refusal) => {
+            log::debug!(
+                "http request refused status={} reason={}",
+                refusal.status,
+                refusal.text
+            );
+            plain(refusal.status, refusal.text)
+        }
+    };
+    if write_answer(&mut client, &answer) {
+        linger(&mut client);
+    }
+}
+
+/// Reads one request head and its body. `Ok(None)` when the client sent nothing usable and
+/// deserves no answer (it closed, or was closed to make room).
+fn read_request(client: &mut TcpStream, state: &State) -> Result<Option<Vec<u8>>, Refusal> {
+    let started = Instant::now();
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let mut searched: usize = 0;
+    let head_end = loop {
+        if let Some(i) = find(&buf[searched.saturating_sub(3)..], b"\r\n\r\n") {
+            break searched.saturating_sub(3) + i + 4;
+        }
+        searched = buf.len();
+        if find(&buf, b"\r\n").is_none() && buf.len() > MAX_REQUEST_LINE {
+            return Err(refuse(414, "request line too long"));
+        }
+        if buf.len() > MAX_HEAD_BYTES {
+            return Err(refuse(431, "request head too large"));
+        }
+        match read_some(client, &mut chunk, state.head_deadline(started)) {
+            Got::Data(n) => buf.extend_from_slice(&chunk[..n]),
+            Got::Closed => return Ok(None),
+            Got::TimedOut if buf.is_empty() => return Ok(None),
+            Got::TimedOut => return Err(refuse(408, "request head not received in time")),
+        }
+    };
+    let head = Head::parse(&buf[..head_end])?;
+    let mut body = buf[head_end..].to_vec();
+    if body.len() < head.content_length && head.expects_continue {
+        let _ = client.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    while body.len() < head.content_length {
+        match read_some(client, &mut chunk, state.head_deadline(started)) {
+            Got::Data(n) => body.extend_from_slice(&chunk[..n]),
+            Got::Closed => return Ok(None),
+            Got::TimedOut => return Err(refuse(408, "request body not received in time")),
+        }
+    }
+    body.truncate(head.content_length);
+    let mut request = head.forwarded;
+    request.extend_from_slice(&body);
+    Ok(Some(request))
+}
+
+enum Got {
+    Data(usize),
+    Closed,
+    TimedOut,
+}
+
+/// One read, waiting in slices until `deadline` (re-evaluated each slice, since a stop
+/// shortens it).
+fn read_some(client: &mut TcpStream, chunk: &mut [u8], deadline: Instant) -> Got {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Got::TimedOut;
+        }
+        if client.set_read_timeout(Some(left.min(SLICE))).is_err() {
+            return Got::Closed;
+        }
+        match client.read(chunk) {
+            Ok(0) => return Got::Closed,
+            Ok(n) => return Got::Data(n),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
+                continue
+            }
+            Err(_) => return Got::Closed,
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A checked request head, rewritten for tiny_http.
+struct Head {
+    forwarded: Vec<u8>,
+    content_length: usize,
+    expects_continue: bool,
+}
+
+impl Head {
+    /// `raw` ends with the blank line. Refuses what tiny_http would buffer without limit
+    /// (too many fields) or what needs framing the front does not do (chunked bodies).
+    fn parse(raw: &[u8]) -> Result<Head, Refusal> {
+        let text = &raw[..raw.len() - 4];
+        let mut lines = text
+            .split(|b| *b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+        let request_line = lines.next().unwrap_or_default();
+        if request_line.len() > MAX_REQUEST_LINE {
+            return Err(refuse(414, "request line too long"));
+        }
+        let mut forwarded = Vec::with_capacity(raw.len() + 20);
+        forwarded.extend_from_slice(request_line);
+        forwarded.extend_from_slice(b"\r\n");
+        let mut content_length: Option<usize> = None;
+        let mut expects_continue = false;
+        let mut fields = 0;
+        for line in lines {
+            fields += 1;
+            if fields > MAX_HEADERS {
+                return Err(refuse(431, "too many header fields"));
+            }
+            let (name, value) = match line.iter().position(|b| *b == b':') {
+                Some(i) => (&line[..i], line[i + 1..].trim_ascii()),
+                // Not a field: tiny_http answers it with 400.
+                None => (line, &b""[..]),
+            };
+            let name = name.trim_ascii();
+            let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+            if is("transfer-encoding") {
+                return Err(refuse(
+                    411,
+                    "chunked request bodies are not supported: send Content-Length",
+                ));
+            }
+            if is("content-length") {
+                let n = std::str::from_utf8(value)
+                    .ok()
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .ok_or(refuse(400, "invalid Content-Length"))?;
+                if content_length.is_some_and(|c| c != n) {
+                    return Err(refuse(400, "conflicting Content-Length fields"));
+                }
+                if n > MAX_BODY_BYTES {
+                    return Err(refuse(413, "request body too large"));
+                }
+                content_length = Some(n);
+            }
+            if is("expect") {
+                expects_continue = value.eq_ignore_ascii_case(b"100-continue");
+                continue;
+            }
+            if is("connection") || is("keep-alive") || is("proxy-connection") {
+                continue;
+            }
+            forwarded.extend_from_slice(line);
+            forwarded.extend_from_slice(b"\r\n");
+        }
+        forwarded.extend_from_slice(b"Connection: close\r\n\r\n");
+        Ok(Head {
+            forwarded,
+            content_length: content_length.unwrap_or(0),
+            expects_continue,
+        })
+    }
+}
+
+/// Sends the request to tiny_http and reads its whole answer.
+fn forward(request: &[u8], state: &State) -> Result<Vec<u8>, Refusal> {
+    let unavailable = refuse(
+        503,
+        "the exporter is not accepting requests on this listener now; retry",
+    );
+    let mut backend = TcpStream::connect_timeout(&state.backend, Duration::from_secs(2)).map_err(|e| {
+        log::debug!("http backend unreachable error={e}");
+        unavailable
+    })?;
+    let _ = backend.set_write_timeout(Some(Duration::from_secs(5)));
+    backend.write_all(request).map_err(|_| unavailable)?;
+    let deadline = Instant::now() + state.answer_timeout;
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(refuse(504, "no answer in time"));
+        }
+        let _ = backend.set_read_timeout(Some(left));
+        match backend.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(refuse(504, "no answer in time"))
+            }
+            // Whatever arrived before a reset is all there will be.
+            Err(_) => break,
+        }
+    }
+    Ok(closing(answer))
+}
+
+/// Adds `Connection: close` to an answer's head (tiny_http never says it), so a client
+/// does not send its next request on a connection that is about to close.
+fn closing(answer: Vec<u8>) -> Vec<u8> {
+    match find(&answer, b"\r\n") {
+        Some(i) if answer.starts_with(b"HTTP/") => {
+            let mut out = Vec::with_capacity(answer.len() + 19);
+            out.extend_from_slice(&answer[..i + 2]);
+            out.extend_from_slice(b"Connection: close\r\n");
+            out.extend_from_slice(&answer[i + 2..]);
+            out
+        }
+        _ => answer,
+    }
+}
+
+/// Writes the answer within `WRITE_TIMEOUT`; false when the client did not take it.
+fn write_answer(client: &mut TcpStream, answer: &[u8]) -> bool {
+    let deadline = Instant::now() + WRITE_TIMEOUT;
+    let mut rest = answer;
+    while !rest.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || client.set_write_timeout(Some(left)).is_err() {
+            return false;
+        }
+        match client.write(rest) {
+            Ok(0) => return false,
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Half-closes and drains what the client still sends, briefly, then closes.
+fn linger(client: &mut TcpStream) {
+    let _ = client.shutdown(Shutdown::Write);
+    let deadline = Instant::now() + LINGER;
+    let mut drained = 0;
+    let mut chunk = [0u8; 16 * 1024];
+    while drained < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || client.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match client.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => drained += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// A complete `text/plain` answer that closes the connection.
+fn plain(status: u16, text: &str) -> Vec<u8> {
+    let reason = match status {
+        400 => "Bad Request",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Error",
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{text}\n",
+        text.len() + 1
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(raw: &str, want: Result<(&str, usize), u16>) {
+        let got = Head::parse(raw.as_bytes())
+            .map(|h| (String::from_utf8(h.forwarded).unwrap(), h.content_length))
+            .map_err(|r| r.status);
+        let want = want.map(|(s, n)| (s.to_string(), n));
+        assert_eq!(got, want, "{raw:?}");
+    }
+
+    #[test]
+    fn heads_are_checked_and_rewritten() {
+        check(
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+            Ok(("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 0)),
+        );
+        check(
+            "POST /-/reload HTTP/1.1\r\ncontent-length: 2\r\nExpect: 100-continue\r\n\r\n",
+            Ok((
+                "POST /-/reload HTTP/1.1\r\ncontent-length: 2\r\nConnection: close\r\n\r\n",
+                2,
+            )),
+        );
+        check(
+            "GET / HTTP/1.0\r\n\r\n",
+            Ok(("GET / HTTP/1.0\r\nConnection: close\r\n\r\n", 0)),
+        );
+        check("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", Err(411));
+        check("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", Err(400));
+        check(
+            "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            Err(400),
+        );
+        check("POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", Err(413));
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: v\r\n")).collect();
+        check(&format!("GET / HTTP/1.1\r\n{many}\r\n"), Err(431));
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_REQUEST_LINE));
+        check(&long, Err(414));
+    }
+
+    #[test]
+    fn forwarded_answers_say_the_connection_closes() {
+        let got = closing(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec());
+        assert_eq!(
+            got,
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+        );
+        assert_eq!(closing(Vec::new()), b"");
+        assert_eq!(closing(b"garbage".to_vec()), b"garbage");
+    }
+
+    #[test]
+    fn plain_answers_are_complete() {
+        let answer = String::from_utf8(plain(414, "request line too long")).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nrequest line too long\n"), "{answer}");
+        assert!(answer.contains("Content-Length: 22\r\n"), "{answer}");
+    }
+}
