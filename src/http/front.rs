@@ -60,6 +60,8 @@ const FDS_PER_CONNECTION: u64 = 4;
 pub(super) struct Front {
     state: Arc<State>,
     accept: Option<JoinHandle<()>>,
+    /// Written to by `stop` to wake the accept thread, which blocks without a timeout.
+    wake: Option<std::os::unix::net::UnixStream>,
 }
 
 struct State {
@@ -119,12 +121,14 @@ impl Front {
             next_id: AtomicU64::new(0),
         });
         let thread_state = Arc::clone(&state);
+        let (wake, woken) = std::os::unix::net::UnixStream::pair()?;
         let accept = std::thread::Builder::new()
             .name(format!("http-{port}-accept"))
-            .spawn(move || accept_loop(&listener, &thread_state, port))?;
+            .spawn(move || accept_loop(&listener, &woken, &thread_state, port))?;
         Ok(Front {
             state,
             accept: Some(accept),
+            wake: Some(wake),
         })
     }
 
@@ -133,6 +137,9 @@ impl Front {
     pub(super) fn stop(&self) {
         if !self.state.stop.swap(true, Ordering::SeqCst) {
             *self.state.stopped_at.lock() = Some(Instant::now());
+        }
+        if let Some(mut wake) = self.wake.as_ref() {
+            let _ = wake.write_all(b"x");
         }
     }
 
@@ -162,10 +169,15 @@ fn connection_cap() -> usize {
         .clamp(8, MAX_CONNECTIONS)
 }
 
-fn accept_loop(listener: &TcpListener, state: &Arc<State>, port: u16) {
+fn accept_loop(
+    listener: &TcpListener,
+    woken: &std::os::unix::net::UnixStream,
+    state: &Arc<State>,
+    port: u16,
+) {
     let mut warned_at: Option<Instant> = None;
     while !state.stop.load(Ordering::SeqCst) {
-        if !readable(listener) {
+        if !readable(listener, woken) {
             continue;
         }
         match listener.accept() {
@@ -183,13 +195,16 @@ fn accept_loop(listener: &TcpListener, state: &Arc<State>, port: u16) {
     }
 }
 
-/// Waits at most one slice for a connection to accept.
-fn readable(listener: &TcpListener) -> bool {
-    use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let timeout = Timespec::try_from(SLICE).ok();
-    let mut fds = [PollFd::new(listener, PollFlags::IN)];
-    match poll(&mut fds, timeout.as_ref()) {
-        Ok(n) => n > 0,
+/// Blocks until a connection can be accepted (true) or `stop` wrote to the wake socket
+/// (false). No timeout: an idle exporter has no periodic wake-ups here.
+fn readable(listener: &TcpListener, woken: &std::os::unix::net::UnixStream) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [
+        PollFd::new(listener, PollFlags::IN),
+        PollFd::new(woken, PollFlags::IN),
+    ];
+    match poll(&mut fds, None) {
+        Ok(_) => fds[0].revents().contains(PollFlags::IN),
         Err(_) => {
             std::thread::sleep(SLICE);
             false
