@@ -10,6 +10,8 @@
 pub mod diff;
 mod env;
 pub mod model;
+#[cfg(test)]
+mod proptests;
 mod raw;
 mod suggest;
 mod validate;
