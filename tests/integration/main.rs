@@ -7,5 +7,6 @@ mod binary;
 mod check_config;
 mod collection;
 mod http_api;
+mod properties;
 mod reload;
 mod secrets;
