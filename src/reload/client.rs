@@ -28,6 +28,35 @@ struct AttemptView {
     changes: Vec<String>,
 }
 
+/// The answer to `POST /-/reload` (`http::ReloadAnswer`): an attempt whose id is named
+/// `attempt` and whose trigger is implied (it was this request).
+#[derive(Deserialize, Debug)]
+struct ReloadAnswerView {
+    attempt: u64,
+    result: String,
+    generation: u64,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    problems: Vec<String>,
+    #[serde(default)]
+    changes: Vec<String>,
+}
+
+impl From<ReloadAnswerView> for AttemptView {
+    fn from(a: ReloadAnswerView) -> AttemptView {
+        AttemptView {
+            id: a.attempt,
+            trigger: "http".to_string(),
+            result: a.result,
+            generation: a.generation,
+            reason: a.reason,
+            problems: a.problems,
+            changes: a.changes,
+        }
+    }
+}
+
 #[derive(Deserialize, Debug)]
 struct StatusView {
     attempts: u64,
@@ -138,8 +167,8 @@ fn http_reload(agent: &ureq::Agent, base: &str) -> ExitCode {
         );
         return ExitCode::from(UNREACHABLE);
     }
-    match response.body_mut().read_json::<AttemptView>() {
-        Ok(attempt) => report(&attempt),
+    match response.body_mut().read_json::<ReloadAnswerView>() {
+        Ok(answer) => report(&answer.into()),
         Err(e) => {
             eprintln!("error: {url}: HTTP {}: {e}", response.status().as_u16());
             ExitCode::from(UNREACHABLE)
