@@ -9,4 +9,5 @@ mod collection;
 mod http_api;
 mod properties;
 mod reload;
+mod reload_edges;
 mod secrets;
