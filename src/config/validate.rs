@@ -1063,6 +1063,11 @@ mod tests {
             ),
             ("server: {port: 18446744073709551615}\n", &["server.port: 18446744073709551615 is out of range 0-65535"]),
             ("true: 1\n", &["true: unknown key"]),
+            ("server: {uri: \"/a b\"}\n", &["server.uri: \"/a b\" must be a plain path (no whitespace, ? or #)"]),
+            (
+                "collectors: {perClient: {allowlist: [a, ~]}}\n",
+                &["collectors.perClient.allowlist[1]: expected a string, got null"],
+            ),
         ];
         let mut failures = Vec::new();
         for (yaml, want) in cases {
@@ -1084,6 +1089,14 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn summary_counts_several_warnings() {
+        let fx = Fixture::new();
+        let yaml = "server: {cacheTTL: 5m}\nnbuservers: [{site: paris, host: h, apiKey: k, domain: d}]\n";
+        let line = super::super::summary(&load_ok(&fx, yaml));
+        assert!(line.ends_with(", 2 warnings"), "{line}");
     }
 
     #[test]
