@@ -1,7 +1,7 @@
 //! Reload paths the main reload suite does not reach (found by measuring coverage): a
 //! config file that disappears, turns into a directory or grows past the size limit; a
-//! watcher that fails and is re-armed; polling switched on by a reload; and the `reload`
-//! client run in-process against a live daemon, for each of its exit codes.
+//! watcher that fails and is re-armed; a read that hangs; polling switched on by a reload;
+//! and the `reload` client run in-process against a live daemon, for each of its exit codes.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -170,6 +170,12 @@ fn regression_reload_client_over_http_reads_the_reload_answer() {
     d.write_config(&config(&sim, "45s"));
     assert_eq!(run(), ExitCode::SUCCESS, "applied");
     assert_eq!(interval(&d), Duration::from_secs(45));
+    d.write_config(&format!(
+        "{}# a comment changes the bytes, not the config\n",
+        config(&sim, "45s")
+    ));
+    assert_eq!(run(), ExitCode::SUCCESS, "applied without changes");
+    assert_eq!(d.generation(), 3);
     d.write_config(&config(&sim, "45s").replace("collectionInterval: 45s", "collectionInterval: soon"));
     assert_eq!(run(), ExitCode::from(1), "rejected");
     assert_eq!(interval(&d), Duration::from_secs(45));
@@ -199,6 +205,26 @@ fn the_reload_client_reports_an_unreachable_daemon_with_exit_2() {
     assert_eq!(run(&base, Some(1), "10s"), unreachable, "init is never signalled");
     assert_eq!(run(&base, Some(i32::MAX), "10s"), unreachable, "no such process");
 
+    // A process that takes the SIGHUP but never reloads: no outcome before the timeout.
+    let mut deaf = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
+    assert_eq!(
+        run(&base, Some(deaf.id() as i32), "1s"),
+        unreachable,
+        "no outcome in time"
+    );
+    let _ = deaf.kill();
+    let _ = deaf.wait();
+
+    // Something that answers the status page but not the reload with an attempt.
+    assert_eq!(
+        run(&odd_server(), None, "10s"),
+        unreachable,
+        "reload answer is not an attempt"
+    );
+
     let locked =
         TestDaemon::start(&config(&sim, "30s").replace("enableLifecycle: true", "enableLifecycle: false"));
     assert_eq!(
@@ -206,6 +232,59 @@ fn the_reload_client_reports_an_unreachable_daemon_with_exit_2() {
         unreachable,
         "lifecycle API disabled"
     );
+}
+
+/// An HTTP server on 127.0.0.1:0 whose status page is fine and whose `POST /-/reload`
+/// answers with text (as a daemon that is shutting down does). Serves two requests.
+fn odd_server() -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", server.server_addr().to_ip().expect("ip address"));
+    std::thread::spawn(move || {
+        for _ in 0..2 {
+            let Ok(request) = server.recv() else { return };
+            let response = if request.url() == "/-/config-status" {
+                tiny_http::Response::from_string(r#"{"attempts": 0, "generation": 1, "history": []}"#)
+            } else {
+                tiny_http::Response::from_string("the daemon is shutting down").with_status_code(503)
+            };
+            let _ = request.respond(response);
+        }
+    });
+    url
+}
+
+/// A read that never returns (a hung network filesystem, here a FIFO nobody writes)
+/// fails the reload after the 10 s phase timeout; the control loop and scrapes go on.
+#[test]
+fn a_hung_config_read_fails_the_reload_after_the_timeout() {
+    let sim = known_site();
+    let d = TestDaemon::start_with(&config(&sim, "30s"), |o| o.watch_mode = WatchMode::Unavailable);
+    // Served after the startup check, so only the request below reads the FIFO.
+    assert_eq!(d.reload().1["result"], "unchanged");
+    std::fs::remove_file(&d.path).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&d.path)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+
+    let (status, body) = d.reload();
+    assert_eq!((status, body["result"].as_str()), (500, Some("failed")), "{body}");
+    assert_eq!(
+        body["reason"], "reading and validating took longer than 10s",
+        "{body}"
+    );
+    assert_eq!(d.get("/metrics").0, 200);
+    assert_eq!(d.generation(), 1);
+
+    // Release the reader still blocked on the FIFO: a writer opens it and closes it.
+    drop(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&d.path)
+            .expect("open the FIFO for writing"),
+    );
+    std::fs::remove_file(&d.path).unwrap();
 }
 
 #[test]
