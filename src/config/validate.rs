@@ -1063,6 +1063,10 @@ mod tests {
             ),
             ("server: {port: 18446744073709551615}\n", &["server.port: 18446744073709551615 is out of range 0-65535"]),
             ("true: 1\n", &["true: unknown key"]),
+            (
+                "nbuservers: [{site: paris, host: nbu, apiKey: 12345, port: \"\"}]\n",
+                &["nbuservers[0].port: is empty (expected a port number)"],
+            ),
             ("server: {uri: \"/a b\"}\n", &["server.uri: \"/a b\" must be a plain path (no whitespace, ? or #)"]),
             (
                 "collectors: {perClient: {allowlist: [a, ~]}}\n",
