@@ -148,7 +148,10 @@ fn a_reload_can_switch_polling_on() {
         serde_json::json!(["reload.pollInterval"]),
         "{body}"
     );
-    assert_eq!(d.status()["watcher"], "polling every 1s");
+    // The answer is sent before the watcher line is updated: wait for it.
+    wait_until(LONG, "polling announced", || {
+        d.status()["watcher"] == "polling every 1s"
+    });
 
     d.write_config(&polling("45s"));
     wait_until(LONG, "the poll applies the change", || {
