@@ -10,6 +10,8 @@
 pub mod diff;
 mod env;
 pub mod model;
+#[cfg(test)]
+mod proptests;
 mod raw;
 mod suggest;
 mod validate;
@@ -106,9 +108,30 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Largest config file read (the reload worker applies the same limit).
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest `apiKeyFile` or `caFile` read: a key or a CA bundle is a few KiB; a path to a
+/// device or a huge file must not exhaust memory.
+pub const MAX_REFERENCED_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads at most `limit` bytes of `path`; a longer file is an error, not a truncation.
+pub fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "larger than the {limit}-byte limit"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads the config file once, then [`load_from_bytes`].
 pub fn load(path: &Path, env: EnvLookup) -> Result<Loaded, LoadError> {
-    match std::fs::read(path) {
+    match read_capped(path, MAX_CONFIG_BYTES) {
         Ok(bytes) => load_from_bytes(path, &bytes, env),
         Err(e) => Err(LoadError {
             path: path.to_path_buf(),
@@ -188,7 +211,7 @@ impl FileCache {
         if let Some(found) = self.read.borrow().get(path) {
             return found.clone();
         }
-        let result = std::fs::read(path)
+        let result = read_capped(path, MAX_REFERENCED_FILE_BYTES)
             .map(|bytes| FileData {
                 bytes,
                 mode: file_mode(path),

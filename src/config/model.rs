@@ -166,6 +166,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn base_url_brackets_a_bare_ipv6_host() {
+        let mut site = SiteConfig {
+            name: "paris".into(),
+            scheme: Scheme::Https,
+            host: "::1".into(),
+            port: 1556,
+            uri: "/netbackup".into(),
+            api_key: Secret::new("k"),
+            api_key_file: None,
+            api_version: None,
+            insecure_skip_verify: false,
+            ca_file: None,
+            ca_pem: None,
+            timeout: std::time::Duration::from_secs(30),
+        };
+        assert_eq!(site.base_url(), "https://[::1]:1556/netbackup");
+        site.host = "[::1]".into();
+        site.scheme = Scheme::Http;
+        assert_eq!(site.base_url(), "http://[::1]:1556/netbackup");
+    }
+
+    #[test]
     fn secret_never_formats_its_value() {
         let s = Secret::new("SENTINEL-KEY");
         assert_eq!(format!("{s} {s:?}"), "<secret> <secret>");

@@ -418,9 +418,11 @@ fn untag(value: &Value) -> &Value {
     }
 }
 
-/// A mapping key as it can be shown in a key path: escaped, one line, bounded length.
+/// A mapping key as it can be shown in a key path: escaped, one line, bounded length. An
+/// empty or blank key is shown quoted (`""`), so the path still names it.
 fn key_text(key: &Value) -> String {
     let text = match untag(key) {
+        Value::String(s) if s.trim().is_empty() => return format!("{s:?}"),
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
@@ -541,6 +543,15 @@ mod tests {
             panic!("no sites")
         };
         assert_eq!(sites[0].scheme, Some(Leaf::Str("http".into())));
+    }
+
+    /// Found by `config::proptests`: `"": 1` gave a problem with an empty key path, shown
+    /// as a bare "unknown key", and `server: {"": 1}` the path `server.`.
+    #[test]
+    fn regression_empty_key_has_a_key_path() {
+        assert_eq!(problems("\"\": 1\n"), ["\"\": unknown key"]);
+        assert_eq!(problems("server: {\"\": 1}\n"), ["server.\"\": unknown key"]);
+        assert_eq!(problems("\"  \": 1\n"), ["\"  \": unknown key"]);
     }
 
     #[test]

@@ -967,6 +967,9 @@ mod tests {
             ("nbuservers: [{site: paris, host: nbu, apiKey: \"${EMPTY}\"}]\n", &["nbuservers[0].apiKey: is empty"]),
             ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, apiKeyFile: key.txt}]\n", &["nbuservers[0]: set either apiKey or apiKeyFile, not both"]),
             ("nbuservers: [{site: paris, host: nbu, apiKeyFile: missing.key}]\n", &["nbuservers[0].apiKeyFile: cannot read {dir}/missing.key: No such file or directory (os error 2)"]),
+            // Regression: an endless or huge file must not exhaust memory.
+            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: /dev/zero}]\n", &["nbuservers[0].apiKeyFile: cannot read /dev/zero: larger than the 1048576-byte limit"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: /dev/zero}]\n", &["nbuservers[0].caFile: cannot read /dev/zero: larger than the 1048576-byte limit"]),
             ("nbuservers: [{site: paris, host: nbu, apiKeyFile: empty.key}]\n", &["nbuservers[0].apiKeyFile: {dir}/empty.key is empty"]),
             ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: bad.pem}]\n", &["nbuservers[0].caFile: {dir}/bad.pem holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)"]),
             ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: /nonexistent/ca.pem}]\n", &["nbuservers[0].caFile: cannot read /nonexistent/ca.pem: No such file or directory (os error 2)"]),
@@ -1023,6 +1026,109 @@ mod tests {
             "{} failures:\n{}",
             failures.len(),
             failures.join("\n")
+        );
+    }
+
+    /// Problems no other table reaches (found by measuring coverage), each with its text.
+    #[test]
+    fn less_common_problems() {
+        let fx = Fixture::new();
+        std::fs::write(fx.file("latin1.key"), b"caf\xe9\n").expect("write key");
+        set_mode(&fx.file("latin1.key"), 0o600);
+        let cases: &[(&str, &[&str])] = &[
+            ("server: {host: \" \"}\n", &["server.host: is empty (use 0.0.0.0 to listen on every address)"]),
+            ("server: {host: \"a b\"}\n", &["server.host: \"a b\" must not contain whitespace"]),
+            (
+                "nbuservers: [{site: paris, host: \"https://nbu\", apiKey: k}]\n",
+                &["nbuservers[0].host: \"https://nbu\" is not a host name or address (no scheme, path or whitespace: they go in scheme and uri)"],
+            ),
+            (
+                "nbuservers: [{site: \"paris 1\", host: nbu, apiKey: k}]\n",
+                &["nbuservers[0].site: \"paris 1\" is not a valid site name (1-64 characters from A-Z a-z 0-9 . _ : -)"],
+            ),
+            (
+                "nbuserver: {host: \"nbu%1\", apiKey: k}\n",
+                &["nbuserver.host: \"nbu%1\" cannot be the site name (1-64 characters from A-Z a-z 0-9 . _ : -); set nbuserver.site"],
+            ),
+            ("nbuserver: {apiKey: k}\n", &["nbuserver.host: is required"]),
+            (
+                "nbuservers: [{site: paris, host: nbu, uri: \"/\", apiKey: k}]\n",
+                &["nbuservers[0].uri: \"/\" is not a base path (expected a path like /netbackup)"],
+            ),
+            (
+                "nbuservers: [{site: paris, host: nbu, apiVersion: \"9.0\", apiKey: k}]\n",
+                &["nbuservers[0].apiVersion: \"9.0\" is not supported (expected 14.0, 13.0, 12.0 or 10.0, or leave it empty to detect)"],
+            ),
+            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: \" \"}]\n", &["nbuservers[0].apiKeyFile: is empty"]),
+            (
+                "nbuservers: [{site: paris, host: nbu, apiKeyFile: latin1.key}]\n",
+                &["nbuservers[0].apiKeyFile: {dir}/latin1.key is not UTF-8 text"],
+            ),
+            ("server: {port: 18446744073709551615}\n", &["server.port: 18446744073709551615 is out of range 0-65535"]),
+            ("true: 1\n", &["true: unknown key"]),
+            (
+                "nbuservers: [{site: paris, host: nbu, apiKey: 12345, port: \"\"}]\n",
+                &["nbuservers[0].port: is empty (expected a port number)"],
+            ),
+            ("server: {uri: \"/a b\"}\n", &["server.uri: \"/a b\" must be a plain path (no whitespace, ? or #)"]),
+            (
+                "collectors: {perClient: {allowlist: [a, ~]}}\n",
+                &["collectors.perClient.allowlist[1]: expected a string, got null"],
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (yaml, want) in cases {
+            let yaml = if yaml.contains("nbuserver") {
+                yaml.to_string()
+            } else {
+                format!("{yaml}{SITE}")
+            };
+            let got: Vec<String> = match fx.load(&yaml) {
+                Ok(_) => vec!["valid".to_owned()],
+                Err(e) => e
+                    .problems
+                    .iter()
+                    .map(|p| p.to_string().replace(&fx.dir(), "{dir}"))
+                    .collect(),
+            };
+            if got != *want {
+                failures.push(format!("{yaml}\n  got:  {got:#?}\n  want: {want:#?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn summary_counts_several_warnings() {
+        let fx = Fixture::new();
+        let yaml = "server: {cacheTTL: 5m}\nnbuservers: [{site: paris, host: h, apiKey: k, domain: d}]\n";
+        let line = super::super::summary(&load_ok(&fx, yaml));
+        assert!(line.ends_with(", 2 warnings"), "{line}");
+    }
+
+    #[test]
+    fn file_data_debug_shows_only_the_length() {
+        let data = FileData {
+            bytes: SENTINEL.as_bytes().to_vec(),
+            mode: Some(0o600),
+        };
+        assert_eq!(
+            format!("{data:?}"),
+            "FileData { bytes: <15 bytes>, mode: Some(384) }"
+        );
+    }
+
+    #[test]
+    fn a_config_path_without_a_directory_resolves_against_the_current_one() {
+        let yaml = "nbuservers: [{site: paris, host: nbu, apiKeyFile: no-such.key}]\n";
+        let e =
+            load_from_bytes(Path::new("config.yaml"), yaml.as_bytes(), &test_env).expect_err("no key file");
+        assert_eq!(e.problems.len(), 1);
+        assert!(
+            e.problems[0]
+                .to_string()
+                .starts_with("nbuservers[0].apiKeyFile: cannot read ./no-such.key: "),
+            "{e}"
         );
     }
 

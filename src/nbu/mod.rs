@@ -12,6 +12,8 @@ mod http;
 pub mod jobs;
 pub mod model;
 mod paging;
+#[cfg(test)]
+mod proptests;
 pub mod storage;
 #[cfg(test)]
 mod stub;

@@ -177,7 +177,7 @@ fn http_reload(agent: &ureq::Agent, base: &str, deadline: Instant) -> ExitCode {
         return ExitCode::from(UNREACHABLE);
     }
     match response.body_mut().read_json::<AttemptView>() {
-        Ok(attempt) => report(&attempt),
+        Ok(answer) => report(&answer),
         Err(e) => {
             eprintln!("error: {url}: HTTP {}: {e}", response.status().as_u16());
             ExitCode::from(UNREACHABLE)

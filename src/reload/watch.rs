@@ -235,4 +235,44 @@ mod tests {
         assert!(!is_relevant(&t.names, &d.join(".config.yaml.swp")));
         assert!(!is_relevant(&t.names, &d.join("4913")));
     }
+
+    #[test]
+    fn absolute_symlinks_root_and_nameless_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("real")).unwrap();
+        std::fs::write(d.join("real/nbu.yaml"), "x").unwrap();
+        std::os::unix::fs::symlink(d.join("real/nbu.yaml"), d.join("config.yaml")).unwrap();
+        let t = targets_for(&d.join("config.yaml"));
+        assert!(t.dirs.contains(&d.join("real")), "{t:?}");
+        assert!(t.names.contains(&OsString::from("nbu.yaml")), "{t:?}");
+
+        let root = targets_for(Path::new("/"));
+        assert!(root.dirs.contains(Path::new("/")), "{root:?}");
+        // An event without a file name (the directory itself) may concern the config.
+        assert!(is_relevant(&t.names, Path::new("/")));
+    }
+
+    #[test]
+    fn a_missing_directory_cannot_be_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let err = ConfigWatch::start(&dir.path().join("gone/config.yaml"), &[], WatchMode::Notify, tx)
+            .err()
+            .expect("no directory to watch");
+        assert!(err.starts_with("cannot watch config directory: "), "{err}");
+    }
+
+    #[test]
+    fn a_bare_file_name_watches_the_current_directory() {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let watch = ConfigWatch::start(
+            Path::new("nbu-exporter-no-such-config.yaml"),
+            &[],
+            WatchMode::Notify,
+            tx,
+        )
+        .expect("the current directory can be watched");
+        assert!(watch.watched.dirs.contains(Path::new(".")), "{:?}", watch.watched);
+    }
 }

@@ -38,7 +38,7 @@ const REARM_EVERY: Duration = Duration::from_secs(5);
 /// How often a moved-away listener is checked for the end of its drain.
 const REAP_EVERY: Duration = Duration::from_millis(100);
 /// A config larger than this is refused unread.
-const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+const MAX_CONFIG_BYTES: u64 = config::MAX_CONFIG_BYTES;
 /// Phase timeout for reading and validating.
 const VALIDATE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many times a file that changes while being read is re-read.

@@ -10,5 +10,7 @@ mod collection;
 mod faults;
 mod golden;
 mod http_api;
+mod properties;
 mod reload;
+mod reload_edges;
 mod secrets;
