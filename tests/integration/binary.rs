@@ -526,3 +526,52 @@ fn running_out_of_file_descriptors_does_not_stop_the_listener() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("nbu_up{"), "{body}");
 }
+
+/// The README's first command: `demo` serves non-zero job and storage series within
+/// moments. (Port 0 here; the printed URL carries the port actually bound.)
+#[test]
+fn demo_serves_job_and_storage_series() {
+    use std::io::BufRead;
+    let mut child = Command::new(BIN)
+        .args(["demo", "--port", "0", "--jobs", "300"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take(50)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let url = wait_for(Duration::from_secs(30), "the demo's metrics URL", || {
+        rx.try_iter()
+            .find_map(|l| l.trim().strip_prefix("metrics:").map(|u| u.trim().to_string()))
+    });
+    let agent = agent();
+    let m = wait_for(Duration::from_secs(30), "non-zero job and storage series", || {
+        let (status, body) = http_get(&agent, &url);
+        let m = Metrics::parse(&body);
+        let both_up = ["paris", "london"]
+            .iter()
+            .all(|s| m.get("nbu_up", &[("site", s)]) == Some(1.0));
+        (status == 200 && both_up).then_some(m)
+    });
+    for site in ["paris", "london"] {
+        assert!(m.sum("nbu_jobs_count", &[("site", site)]) > 0.0, "{site} jobs");
+        assert!(m.sum("nbu_disk_bytes", &[("site", site)]) > 0.0, "{site} storage");
+    }
+    let pid = Pid::from_raw(child.id() as i32).expect("pid");
+    kill_process(pid, Signal::TERM).expect("stop the demo");
+    let status = wait_for(Duration::from_secs(20), "demo exit", || {
+        child.try_wait().ok().flatten()
+    });
+    assert_eq!(status.code(), Some(0));
+    let _ = reader.join();
+}
