@@ -78,6 +78,11 @@ impl Listener {
         let bound = public.local_addr().unwrap_or(addr);
         let private = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .map_err(|e| format!("cannot listen on 127.0.0.1 for the HTTP workers: {e}"))?;
+        // tiny_http writes an answer in pieces (head, then 8 KiB body chunks). With Nagle
+        // on, a piece written while an earlier one is unacknowledged waits for the peer's
+        // delayed ACK, about 40 ms. Linux copies TCP_NODELAY to every accepted socket.
+        rustix::net::sockopt::set_tcp_nodelay(&private, true)
+            .map_err(|e| format!("cannot set TCP_NODELAY on the HTTP workers' socket: {e}"))?;
         let server = tiny_http::Server::from_listener(private, None)
             .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
         Ok(Listener {

@@ -213,6 +213,9 @@ fn readable(listener: &TcpListener, woken: &std::os::unix::net::UnixStream) -> b
 }
 
 fn admit(stream: TcpStream, state: &Arc<State>, port: u16) {
+    // The answer goes out in one write, but the 503 below and small answers must not wait
+    // on a delayed ACK either.
+    let _ = stream.set_nodelay(true);
     if state.live.load(Ordering::SeqCst) >= state.cap && !state.evict_oldest() {
         // Every slot is busy with a complete request: turn this one away, without waiting
         // on it.
@@ -461,6 +464,7 @@ fn forward(request: &[u8], state: &State) -> Result<Vec<u8>, Refusal> {
         unavailable
     })?;
     let _ = backend.set_write_timeout(Some(Duration::from_secs(5)));
+    let _ = backend.set_nodelay(true);
     backend.write_all(request).map_err(|_| unavailable)?;
     let deadline = Instant::now() + state.answer_timeout;
     let mut answer = Vec::new();
