@@ -278,19 +278,28 @@ fn sd_notify_sequence_for_start_reloads_and_stop() {
     assert_eq!(p.wait_exit(Duration::from_secs(20)).code(), Some(0));
 }
 
-fn reload_client(dir: &Path, pid: u32) -> (i32, String, String) {
+/// Writes the config on a fixed listen port, with a long debounce that keeps the file
+/// watcher out of the way: each change is applied by the reload client's own trigger, so
+/// the outcome it reports is deterministic.
+fn write_config_on_port(dir: &Path, sim_port: u16, port: u16, extra: &str) {
+    write_config(dir, sim_port, &format!("  enableLifecycle: true\n{extra}"));
+    let path = dir.join("config.yaml");
+    let yaml = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("port: 0\n", &format!("port: {port}\n"))
+        .replace("reload:\n", "reload:\n  debounce: 10s\n");
+    std::fs::write(path, yaml).unwrap();
+}
+
+/// Runs `nbu-exporter reload ARGS --config CONFIG`: (exit code, stdout, stderr).
+fn run_client(args: &[&str], config: &Path) -> (i32, String, String) {
     let out = Command::new(BIN)
-        .args([
-            "reload",
-            "--timeout",
-            "10s",
-            "--pid",
-            &pid.to_string(),
-            "--config",
-        ])
-        .arg(dir.join("config.yaml"))
+        .arg("reload")
+        .args(args)
+        .arg("--config")
+        .arg(config)
         .output()
-        .expect("run reload client");
+        .expect("reload client");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -298,34 +307,31 @@ fn reload_client(dir: &Path, pid: u32) -> (i32, String, String) {
     )
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[test]
 fn reload_client_reports_the_outcome_of_its_own_reload() {
     let sim = known_site();
     let dir = tempfile::tempdir().unwrap();
     // A fixed port, so the client finds the daemon from the config file.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let with_port = |extra: &str| {
-        write_config(dir.path(), sim.port(), extra);
-        let path = dir.path().join("config.yaml");
-        let yaml = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("port: 0\n", &format!("port: {port}\n"))
-            // A long debounce keeps the file watcher out of the way: each change is
-            // applied by the client's own trigger, so its outcome is deterministic.
-            .replace("reload:\n", "reload:\n  debounce: 10s\n");
-        std::fs::write(path, yaml).unwrap();
-    };
+    let port = free_port();
+    let config = dir.path().join("config.yaml");
+    let with_port = |extra: &str| write_config_on_port(dir.path(), sim.port(), port, extra);
     with_port("");
     let mut p = Running::spawn(dir.path(), &[]);
     p.wait_started();
-    let pid = p.child.id();
+    let pid = p.child.id().to_string();
+    let client = || run_client(&["--timeout", "10s", "--pid", &pid], &config);
 
     // Invalid: exit 1 with the problem.
     with_port("  logLevel: chatty\n");
-    let (code, _, stderr) = reload_client(dir.path(), pid);
+    let (code, _, stderr) = client();
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("server.logLevel: \"chatty\" is not a log level"),
@@ -335,25 +341,25 @@ fn reload_client_reports_the_outcome_of_its_own_reload() {
 
     // Fixed: exit 0, applied. Then at once the same again: unchanged, never the earlier result.
     with_port("  logLevel: debug\n");
-    let (code, stdout, stderr) = reload_client(dir.path(), pid);
+    let (code, stdout, stderr) = client();
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("reload applied: generation 2"), "{stdout}");
-    let (code, stdout, _) = reload_client(dir.path(), pid);
+    let (code, stdout, _) = client();
     assert_eq!(code, 0);
     assert!(stdout.contains("reload unchanged: generation 2"), "{stdout}");
 
     // Two in quick succession, the second one invalid: each reports its own attempt.
     with_port("  logLevel: warn\n");
-    let (first, first_out, _) = reload_client(dir.path(), pid);
+    let (first, first_out, _) = client();
     with_port("  logLevel: nope\n");
-    let (second, _, second_err) = reload_client(dir.path(), pid);
+    let (second, _, second_err) = client();
     assert_eq!((first, second), (0, 1), "{first_out} / {second_err}");
     assert!(first_out.contains("generation 3"), "{first_out}");
 
     // A dead pid: exit 2.
     p.signal(Signal::KILL);
     p.wait_exit(Duration::from_secs(10));
-    let (code, _, stderr) = reload_client(dir.path(), pid);
+    let (code, _, stderr) = client();
     assert_eq!(code, 2, "{stderr}");
 }
 
@@ -415,29 +421,6 @@ fn a_thousand_reloads_leak_no_threads_or_fds() {
     assert!(p.child.try_wait().unwrap().is_none(), "still running");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn run_client(args: &[&str], config: &Path) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .arg("reload")
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("reload client");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// Regression: `reload --url` could not read the POST answer (no `id` field) and always
 /// exited 2; `reload --pid` lost the daemon when the reload moved its listener.
 #[test]
@@ -446,20 +429,7 @@ fn reload_client_over_http_and_across_a_port_move() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");
     let (p1, p2) = (free_port(), free_port());
-    let write = |port: u16, extra: &str| {
-        write_config(
-            dir.path(),
-            sim.port(),
-            &format!("  enableLifecycle: true\n{extra}"),
-        );
-        let yaml = std::fs::read_to_string(&config)
-            .unwrap()
-            .replace("port: 0\n", &format!("port: {port}\n"))
-            // A long debounce keeps the file watcher out of the way: each change is
-            // applied by the client's own trigger, so its outcome is deterministic.
-            .replace("reload:\n", "reload:\n  debounce: 10s\n");
-        std::fs::write(&config, yaml).unwrap();
-    };
+    let write = |port: u16, extra: &str| write_config_on_port(dir.path(), sim.port(), port, extra);
     write(p1, "");
     let mut p = Running::spawn(dir.path(), &[]);
     p.wait_started();
