@@ -94,18 +94,58 @@ fn main() {
 }
 
 /// Polls `/-/config-status` until the generation exceeds `after`; the instant it was
-/// seen, or `None` after `VISIBLE_WITHIN`.
-fn wait_generation(exporter: &Exporter, after: u64, started: Instant) -> Option<(Instant, u64)> {
+/// seen and the status, or `None` after `VISIBLE_WITHIN`.
+fn wait_generation(
+    exporter: &Exporter,
+    after: u64,
+    started: Instant,
+) -> Option<(Instant, serde_json::Value)> {
     loop {
-        let generation = exporter.generation();
+        let body = exporter.get("/-/config-status").1;
         let now = Instant::now();
-        if generation > after {
-            return Some((now, generation));
+        if status_generation(&body) > after {
+            return Some((now, serde_json::from_str(&body).unwrap_or_default()));
         }
         if now >= started + VISIBLE_WITHIN {
             return None;
         }
         std::thread::sleep(POLL_EVERY);
+    }
+}
+
+/// Where the time of one reload went, from the daemon's own record of its last attempt
+/// (wall-clock milliseconds): waiting before the reload started, the reload itself, and
+/// the rest (the attempt being recorded and the answer reaching the bench).
+struct Breakdown {
+    total_ms: f64,
+    waited_ms: f64,
+    reload_ms: f64,
+}
+
+impl Breakdown {
+    fn new(total: Duration, sent_unix_ms: i64, status: &serde_json::Value) -> Breakdown {
+        let attempt = &status["last_attempt"];
+        let finished = attempt["at_unix_ms"].as_i64().unwrap_or(0) as f64;
+        let reload_ms = attempt["duration_ms"].as_f64().unwrap_or(0.0);
+        Breakdown {
+            total_ms: total.as_secs_f64() * 1000.0,
+            waited_ms: finished - reload_ms - sent_unix_ms as f64,
+            reload_ms,
+        }
+    }
+}
+
+/// Prints the slowest samples with their breakdown.
+fn print_slowest(what: &str, mut all: Vec<Breakdown>) {
+    all.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+    for b in all.iter().take(3) {
+        println!(
+            "slowest {what}: total {:.1} ms = waited {:.0} ms before the reload started + reload {:.1} ms + {:.0} ms recording and answering",
+            b.total_ms,
+            b.waited_ms,
+            b.reload_ms,
+            (b.total_ms - b.waited_ms - b.reload_ms).max(0.0)
+        );
     }
 }
 
@@ -134,6 +174,7 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
             cycle.as_millis()
         );
         let mut samples = Vec::with_capacity(n);
+        let mut breakdowns = Vec::with_capacity(n);
         let mut misses = 0;
         let section_deadline = Instant::now() + Duration::from_secs(20) + cycle * n as u32 * 2;
         for _ in 0..n {
@@ -144,16 +185,21 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
             cfg.toggle_site_timeout(toggled);
             toggled += 1;
             replace_file(&exporter.config, &cfg.yaml());
+            let sent = now_millis();
             let t0 = Instant::now();
             exporter.sighup();
             match wait_generation(&exporter, before, t0) {
-                Some((seen, _)) => samples.push(seen - t0),
+                Some((seen, status)) => {
+                    samples.push(seen - t0);
+                    breakdowns.push(Breakdown::new(seen - t0, sent, &status));
+                }
                 None => misses += 1,
             }
             std::thread::sleep((t0 + cycle).saturating_duration_since(Instant::now()));
         }
         let s = Stats::of(&samples);
         println!("signal: {} misses={misses}", s.line());
+        print_slowest("signal", breakdowns);
         println!(
             "daemon-side duration_ms (read..swap): {}",
             logged_durations(&exporter, "signal").line()
@@ -193,6 +239,7 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
         let spacing = ASYNC_SPACING + Duration::from_millis(50);
         println!("\n-- file edit (rename) -> generation visible: {n} edits, debounce 200ms (default)");
         let mut samples = Vec::with_capacity(n);
+        let mut breakdowns = Vec::with_capacity(n);
         let mut misses = 0;
         let section_deadline = Instant::now() + Duration::from_secs(20) + Duration::from_secs(2) * n as u32;
         for _ in 0..n {
@@ -202,16 +249,21 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
             let before = exporter.generation();
             cfg.toggle_site_timeout(toggled);
             toggled += 1;
+            let sent = now_millis();
             replace_file(&exporter.config, &cfg.yaml());
             let t0 = Instant::now();
             match wait_generation(&exporter, before, t0) {
-                Some((seen, _)) => samples.push(seen - t0),
+                Some((seen, status)) => {
+                    samples.push(seen - t0);
+                    breakdowns.push(Breakdown::new(seen - t0, sent, &status));
+                }
                 None => misses += 1,
             }
             std::thread::sleep(spacing);
         }
         let s = Stats::of(&samples);
         println!("edit: {} misses={misses}", s.line());
+        print_slowest("edit (waited includes the debounce)", breakdowns);
         println!(
             "daemon-side duration_ms (read..swap): {}",
             logged_durations(&exporter, "watch").line()
