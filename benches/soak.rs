@@ -5,7 +5,7 @@
 //! Load, all on loopback: 8 simulated sites swept every 15 s; a reload storm of 20 HTTP
 //! reloads/s (mostly applied, every 10th an invalid file that is rejected, every 7th
 //! unchanged), a SIGHUP every second, scrapes of `/metrics` at 50/s from two clients, and
-//! one simulator at a time misbehaving (a different fault every 5 s).
+//! one simulator at a time misbehaving (a different fault every 5 s, see `DEFAULT_FAULTS`).
 //!
 //! Run: `nice cargo bench --bench soak` (10 minutes), or shorter with
 //! `SOAK_SECS=120 cargo bench --bench soak`. For diagnosis, `SOAK_EVERY_SECS` (60) sets the
@@ -25,8 +25,11 @@ use nbu_exporter::timefmt::now_millis;
 use support::*;
 
 const SITES: usize = 8;
-/// The faults rotated through (`SOAK_FAULTS`, comma-separated; `none` for none).
-const DEFAULT_FAULTS: &str = "status,delay,reset,malformed,truncated,hang,html,slowdrip,endless,oversized";
+/// The faults rotated through (`SOAK_FAULTS`, comma-separated; `none` for none). `endless`
+/// (an endless jobs cursor) is left out by default: a sweep then holds every job it is
+/// sent until its deadline, a real but bounded peak that would hide a slow leak; run it
+/// on its own with `SOAK_FAULTS=endless`.
+const DEFAULT_FAULTS: &str = "status,delay,reset,malformed,truncated,hang,html,slowdrip,oversized";
 const INVALID: &str = "server:\n  port: not-a-port\nnbuservers: []\n";
 
 /// Counters the load threads share.
@@ -303,7 +306,8 @@ fn sample(exporter: &Exporter, counters: &Counters, at: Duration) -> Sample {
 }
 
 /// Flat means: no scrape error, no unexpected reload answer, RSS within 2 MiB of the
-/// first full minute (T12), fds and threads within a small band of in-flight work.
+/// first full minute (T12) and within 1 MiB over the second half (no steady growth), fds
+/// and threads within a small band of in-flight work.
 fn verdict(samples: &[Sample]) {
     let Some(last) = samples.last() else {
         println!("\nno samples");
@@ -319,6 +323,9 @@ fn verdict(samples: &[Sample]) {
         )
     };
     let rss_growth = last.proc.rss_kib as i64 - base.proc.rss_kib as i64;
+    // A leak grows at a steady rate; allocator warm-up slows down. Compare the halves.
+    let middle = &samples[samples.len() / 2];
+    let second_half = last.proc.rss_kib as i64 - middle.proc.rss_kib as i64;
     let (fd_min, fd_max) = range(|s| s.proc.fds);
     let (th_min, th_max) = range(|s| s.proc.threads);
     // In flight at any moment: up to 4 HTTP connections, a reload-read thread, and per site
@@ -327,12 +334,13 @@ fn verdict(samples: &[Sample]) {
     let checks = [
         ("scrape errors = 0", last.scrape_errors == 0),
         ("unexpected reload answers = 0", last.unexpected_reloads == 0),
-        ("RSS growth after minute 1 <= 2048 KiB", rss_growth <= 2048),
+        ("RSS growth after minute 1 <= 2048 KiB (T12)", rss_growth <= 2048),
+        ("RSS growth over the second half <= 1024 KiB", second_half <= 1024),
         ("fd count within its in-flight band", fd_max - fd_min <= band),
         ("thread count within its in-flight band", th_max - th_min <= band),
     ];
     println!(
-        "\n== verdict\nRSS {} -> {} KiB (growth {rss_growth} KiB after minute 1); fds {fd_min}..{fd_max}; threads {th_min}..{th_max} (band {band})",
+        "\n== verdict\nRSS {} -> {} KiB (growth {rss_growth} KiB after minute 1, {second_half} KiB over the second half); fds {fd_min}..{fd_max}; threads {th_min}..{th_max} (band {band})",
         base.proc.rss_kib, last.proc.rss_kib
     );
     println!(
