@@ -446,3 +446,24 @@ fn landing_page(metrics_path: &str) -> String {
         env!("CARGO_PKG_VERSION")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+
+    use super::*;
+
+    /// What `Listener::bind` relies on for tiny_http's private socket: Linux copies
+    /// TCP_NODELAY from a listening socket to the sockets it accepts.
+    #[test]
+    fn accepted_connections_have_nagle_off() {
+        let socket = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        rustix::net::sockopt::set_tcp_nodelay(&socket, true).unwrap();
+        let _client = TcpStream::connect(socket.local_addr().unwrap()).unwrap();
+        let (accepted, _) = socket.accept().unwrap();
+        assert!(
+            accepted.nodelay().unwrap(),
+            "TCP_NODELAY is inherited from the listener"
+        );
+    }
+}

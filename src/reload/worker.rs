@@ -9,7 +9,9 @@
 //!
 //! Coalescing: asynchronous triggers (signal, watch, poll) that arrive while a reload runs,
 //! or within `ASYNC_SPACING` after it, are merged into one follow-up reload, so a burst of
-//! 1,000 SIGHUPs gives at most two. HTTP reloads are synchronous requests and run at once.
+//! 1,000 SIGHUPs gives at most two. A silent check (a poll or watch event that found the
+//! running content) is not a reload and starts no spacing. HTTP reloads are synchronous
+//! requests and run at once.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -319,6 +321,7 @@ impl Worker {
             self.notifier.reloading();
         }
         let attempt = self.reload_once(trigger, pending.force);
+        let reloaded = attempt.is_some();
         let current = self.shared.current();
         if tell_manager || attempt.is_some() {
             let status = match &attempt {
@@ -353,7 +356,9 @@ impl Worker {
                 let _ = waiter.send(a.clone());
             }
         }
-        if asynchronous {
+        // A silent check that found nothing to do (a poll or watch event with the running
+        // content) holds nothing back: a SIGHUP right after the 30 s poll runs at once.
+        if asynchronous && reloaded {
             self.spacing_until = Instant::now() + ASYNC_SPACING;
         }
         self.refresh_watch();
