@@ -274,13 +274,21 @@ fn serve(mut client: TcpStream, state: &State) {
     let request = read_request(&mut client, state);
     state.unwatch(watched);
     let answer = match request {
-        Ok(Some(request)) => forward(&request, state).unwrap_or_else(|refusal| {
-            log::debug!(
-                "http request not answered by the server status={}",
-                refusal.status
-            );
-            plain(refusal.status, refusal.text)
-        }),
+        Ok(Some(request)) => match relay(&request, &mut client, state) {
+            Ok(complete) => {
+                if complete {
+                    linger(&mut client);
+                }
+                return;
+            }
+            Err(refusal) => {
+                log::debug!(
+                    "http request not answered by the server status={}",
+                    refusal.status
+                );
+                plain(refusal.status, refusal.text)
+            }
+        },
         // Closed, evicted or idle before sending a request: nothing to answer.
         Ok(None) => return,
         Err(refusal) => {
@@ -292,7 +300,7 @@ fn serve(mut client: TcpStream, state: &State) {
             plain(refusal.status, refusal.text)
         }
     };
-    if write_answer(&mut client, &answer) {
+    if write_all_by(&mut client, &answer, Instant::now() + WRITE_TIMEOUT) {
         linger(&mut client);
     }
 }
@@ -453,8 +461,15 @@ impl Head {
     }
 }
 
-/// Sends the request to tiny_http and reads its whole answer.
-fn forward(request: &[u8], state: &State) -> Result<Vec<u8>, Refusal> {
+/// Sends a complete request to tiny_http and streams its answer to the client through one
+/// fixed buffer, adding `Connection: close` to the head. Nothing grows with the answer,
+/// so a 10 MiB `/metrics` costs no memory here (buffering whole answers on these
+/// short-lived threads left glibc arenas holding tens of MiB). A client that reads slowly
+/// holds a tiny_http worker for at most `WRITE_TIMEOUT`.
+///
+/// `Err` when nothing was sent to the client yet (the caller answers plainly); `Ok(true)`
+/// when the whole answer was delivered, `Ok(false)` when the client stopped taking it.
+fn relay(request: &[u8], client: &mut TcpStream, state: &State) -> Result<bool, Refusal> {
     let unavailable = refuse(
         503,
         "the exporter is not accepting requests on this listener now; retry",
@@ -466,31 +481,65 @@ fn forward(request: &[u8], state: &State) -> Result<Vec<u8>, Refusal> {
     let _ = backend.set_write_timeout(Some(Duration::from_secs(5)));
     let _ = backend.set_nodelay(true);
     backend.write_all(request).map_err(|_| unavailable)?;
-    let deadline = Instant::now() + state.answer_timeout;
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(refuse(504, "no answer in time"));
-        }
-        let _ = backend.set_read_timeout(Some(left));
-        match backend.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => answer.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return Err(refuse(504, "no answer in time"))
-            }
-            // Whatever arrived before a reset is all there will be.
-            Err(_) => break,
+    let answer_deadline = Instant::now() + state.answer_timeout;
+    let mut buf = vec![0u8; RELAY_BUFFER];
+    // The status line first, to put `Connection: close` after it.
+    let mut head = Vec::new();
+    while find(&head, b"\r\n").is_none() && head.len() < MAX_REQUEST_LINE {
+        match read_backend(&mut backend, &mut buf, answer_deadline) {
+            Relayed::Data(n) => head.extend_from_slice(&buf[..n]),
+            Relayed::End if !head.is_empty() => break,
+            // tiny_http closes on a request it cannot parse: so does the front.
+            Relayed::End => return Ok(false),
+            Relayed::TimedOut => return Err(refuse(504, "no answer in time")),
         }
     }
-    Ok(closing(answer))
+    let write_deadline = Instant::now() + WRITE_TIMEOUT;
+    if !write_all_by(client, &closing(head), write_deadline) {
+        return Ok(false);
+    }
+    loop {
+        match read_backend(&mut backend, &mut buf, answer_deadline) {
+            Relayed::Data(n) => {
+                if !write_all_by(client, &buf[..n], write_deadline) {
+                    return Ok(false);
+                }
+            }
+            Relayed::End => return Ok(true),
+            Relayed::TimedOut => return Ok(false),
+        }
+    }
 }
 
-/// Adds `Connection: close` to an answer's head (tiny_http never says it), so a client
-/// does not send its next request on a connection that is about to close.
+/// Size of the one buffer an answer is relayed through.
+const RELAY_BUFFER: usize = 64 * 1024;
+
+enum Relayed {
+    Data(usize),
+    /// End of the answer (the server closes after it), or a reset: whatever arrived is all
+    /// there will be.
+    End,
+    TimedOut,
+}
+
+fn read_backend(backend: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> Relayed {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || backend.set_read_timeout(Some(left)).is_err() {
+            return Relayed::TimedOut;
+        }
+        match backend.read(buf) {
+            Ok(0) => return Relayed::End,
+            Ok(n) => return Relayed::Data(n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Relayed::TimedOut
+            }
+            Err(_) => return Relayed::End,
+        }
+    }
+}
+
 fn closing(answer: Vec<u8>) -> Vec<u8> {
     match find(&answer, b"\r\n") {
         Some(i) if answer.starts_with(b"HTTP/") => {
@@ -504,10 +553,9 @@ fn closing(answer: Vec<u8>) -> Vec<u8> {
     }
 }
 
-/// Writes the answer within `WRITE_TIMEOUT`; false when the client did not take it.
-fn write_answer(client: &mut TcpStream, answer: &[u8]) -> bool {
-    let deadline = Instant::now() + WRITE_TIMEOUT;
-    let mut rest = answer;
+/// Writes `bytes` before `deadline`; false when the client did not take them.
+fn write_all_by(client: &mut TcpStream, bytes: &[u8], deadline: Instant) -> bool {
+    let mut rest = bytes;
     while !rest.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || client.set_write_timeout(Some(left)).is_err() {
