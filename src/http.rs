@@ -314,10 +314,10 @@ fn handle(request: Request, ctx: &Ctx) {
             let force = query
                 .split('&')
                 .any(|kv| matches!(kv, "force" | "force=1" | "force=true"));
-            let Some(_permit) = Permit::take(&ctx.reload_waiters, RELOAD_WAITERS) else {
+            let Some(permit) = Permit::take(&ctx.reload_waiters, RELOAD_WAITERS) else {
                 return respond_busy(request);
             };
-            http_reload(request, shared, force)
+            http_reload(request, shared, force, permit)
         }
         "/" => {
             if !is_get {
@@ -384,7 +384,10 @@ struct ReloadAnswer<'a> {
     duration_ms: f64,
 }
 
-fn http_reload(request: Request, shared: &Arc<Shared>, force: bool) {
+/// Waits on one reload while holding `permit`, and gives the permit back before
+/// answering: a client that sends its next `POST /-/reload` as soon as it has read this
+/// answer must not find the place still taken and get a 429.
+fn http_reload(request: Request, shared: &Arc<Shared>, force: bool, permit: Permit<'_>) {
     let (tx, rx) = crossbeam_channel::bounded::<Attempt>(1);
     if shared
         .events
@@ -395,9 +398,12 @@ fn http_reload(request: Request, shared: &Arc<Shared>, force: bool) {
         })
         .is_err()
     {
+        drop(permit);
         return respond_text(request, 503, "the daemon is shutting down");
     }
-    match rx.recv_timeout(RELOAD_WAIT) {
+    let outcome = rx.recv_timeout(RELOAD_WAIT);
+    drop(permit);
+    match outcome {
         Ok(a) => {
             let status = match a.result {
                 Outcome::Applied | Outcome::Unchanged => 200,
