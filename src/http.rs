@@ -53,6 +53,8 @@ pub struct Listener {
     /// Workers waiting on a reload now.
     reload_waiters: Arc<AtomicUsize>,
     workers: Vec<JoinHandle<()>>,
+    /// When `try_finish` last queued wake-ups for workers still blocked.
+    last_unblock: Option<Instant>,
 }
 
 /// What a worker needs besides the server.
@@ -94,6 +96,7 @@ impl Listener {
             stop: Arc::new(AtomicBool::new(false)),
             reload_waiters: Arc::new(AtomicUsize::new(0)),
             workers: Vec::new(),
+            last_unblock: None,
         })
     }
 
@@ -141,6 +144,7 @@ impl Listener {
         }
         self.stop.store(true, Ordering::SeqCst);
         // One wake-up per worker blocked in `recv`; queued requests come first (FIFO).
+        // `try_finish` repeats them for workers that a draining worker robbed.
         for _ in 0..self.workers.len() {
             self.server.unblock();
         }
@@ -148,16 +152,28 @@ impl Listener {
 
     /// Joins the workers and the accept thread if they have all exited; true when the
     /// listener is done.
+    ///
+    /// tiny_http's `unblock` queues a wake-up that whichever thread pops next takes, and a
+    /// worker already draining pops with `recv_timeout`: it can take the wake-up meant for
+    /// a worker still blocked in `recv`, which would then never wake. So while workers are
+    /// left, each call (at most one per `POLL_STEP`) queues one more wake-up per worker
+    /// left; spare ones are taken harmlessly by draining workers.
     pub fn try_finish(&mut self) -> bool {
         let front_done = self.front.as_mut().is_none_or(|f| f.try_finish());
-        if front_done && self.workers.iter().all(|w| w.is_finished()) {
+        let left = self.workers.iter().filter(|w| !w.is_finished()).count();
+        if front_done && left == 0 {
             for w in self.workers.drain(..) {
                 let _ = w.join();
             }
-            true
-        } else {
-            false
+            return true;
         }
+        if self.stop.load(Ordering::SeqCst) && self.last_unblock.is_none_or(|t| t.elapsed() >= POLL_STEP) {
+            for _ in 0..left {
+                self.server.unblock();
+            }
+            self.last_unblock = Some(Instant::now());
+        }
+        false
     }
 
     /// Drains and waits at most `grace` for in-flight requests. Returns whether every
@@ -471,5 +487,56 @@ mod tests {
             accepted.nodelay().unwrap(),
             "TCP_NODELAY is inherited from the listener"
         );
+    }
+
+    fn shared() -> Arc<Shared> {
+        let yaml = "nbuservers:\n  - site: paris\n    host: 127.0.0.1\n    apiKey: k\n";
+        let loaded =
+            crate::config::load_from_bytes(std::path::Path::new("config.yaml"), yaml.as_bytes(), &|_| None)
+                .expect("a valid config");
+        let generation = crate::state::Generation {
+            number: 1,
+            config: Arc::new(loaded.config),
+            sha256: loaded.sha256,
+            sha_short: String::new(),
+            sites: Vec::new(),
+        };
+        let (events, _) = crossbeam_channel::unbounded();
+        Arc::new(Shared::new(
+            generation,
+            Arc::new(crate::metrics::ExporterMetrics::new()),
+            events,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        ))
+    }
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    }
+
+    /// Every worker must wake for the drain, also when a worker that was woken first
+    /// takes the other workers' wake-ups while it drains (which a plain `unblock` per
+    /// worker allowed: a stop then waited out the whole grace, 10 s, on an idle server).
+    #[test]
+    fn an_idle_listener_shuts_down_with_every_worker_joined() {
+        let shared = shared();
+        for round in 0..5 {
+            let mut listener = Listener::bind("127.0.0.1", 0).unwrap();
+            listener.serve(&shared, WORKERS).unwrap();
+            let addr = listener.local_addr();
+            for _ in 0..3 {
+                assert!(get(addr, "/-/healthy").starts_with("HTTP/1.1 200"));
+            }
+            assert!(
+                listener.shutdown(Duration::from_secs(8)),
+                "round {round}: a worker never woke for the drain"
+            );
+        }
     }
 }
