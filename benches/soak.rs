@@ -71,6 +71,8 @@ struct Sample {
     unexpected_reloads: u64,
     collection_errors: usize,
     generation: u64,
+    /// NetBackup series in a `/metrics` body taken with the sample.
+    series: usize,
 }
 
 fn main() {
@@ -133,8 +135,8 @@ fn main() {
             scope.spawn(move || faults(sims, kinds, counters, stop));
         }
 
-        println!("| min | VmRSS KiB | fds | threads | scrapes ok | scrape errors | http reloads | unexpected reload answers | collection errors (this interval) | generation |");
-        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        println!("| min | VmRSS KiB | fds | threads | scrapes ok | scrape errors | http reloads | unexpected reload answers | collection errors (this interval) | generation | NetBackup series |");
+        println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         let mut next = started;
         let mut logged_before = 0;
         // Bounded: one sample at the start and one per interval until `length`.
@@ -142,7 +144,7 @@ fn main() {
             std::thread::sleep(next.saturating_duration_since(Instant::now()));
             let s = sample(&exporter, &counters, started.elapsed());
             println!(
-                "| {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 s.at.as_secs_f64() / 60.0,
                 s.proc.rss_kib,
                 s.proc.fds,
@@ -152,7 +154,8 @@ fn main() {
                 s.reloads,
                 s.unexpected_reloads,
                 s.collection_errors - logged_before,
-                s.generation
+                s.generation,
+                s.series
             );
             logged_before = s.collection_errors;
             samples.push(s);
@@ -189,6 +192,18 @@ fn main() {
         counters.signals.load(Ordering::SeqCst),
         counters.faults.load(Ordering::SeqCst)
     );
+    // One example of each kind of collection error, for the record.
+    let log = exporter.stderr();
+    let mut kinds = BTreeMap::new();
+    for line in log.lines().filter(|l| l.contains("collection failed")) {
+        let error = line.split_once("error=").map_or("", |(_, e)| e);
+        let kind: String = error.chars().take(60).collect();
+        kinds.entry(kind).or_insert_with(|| (0u64, line.to_string())).0 += 1;
+    }
+    println!("\ncollection errors by kind (first 60 characters), with one example:");
+    for (n, example) in kinds.values() {
+        println!("  {n} x {example}");
+    }
     verdict(&samples);
     drop(exporter);
 }
@@ -289,7 +304,9 @@ fn faults(sims: &[nbu_exporter::sim::SimServer], kinds: &[Fault], counters: &Cou
 
 fn sample(exporter: &Exporter, counters: &Counters, at: Duration) -> Sample {
     let reloads = counters.reloads.lock().expect("counters").values().sum();
+    let series = count_series(&exporter.get("/metrics").1).1;
     Sample {
+        series,
         at,
         proc: exporter.proc(),
         scrapes_ok: counters.scrapes_ok.load(Ordering::SeqCst),
