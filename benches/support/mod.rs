@@ -21,6 +21,17 @@ pub const KEY: &str = "bench-key-0123";
 /// profile, which is `release`).
 pub const BIN: &str = env!("CARGO_BIN_EXE_nbu-exporter");
 
+/// glibc's `MALLOC_ARENA_MAX` as the shipped systemd units and Kubernetes Deployment set
+/// it, so memory figures match how the exporter runs. The bench's own `MALLOC_ARENA_MAX`,
+/// when set, is passed to the child instead (`MALLOC_ARENA_MAX=16` for glibc's default on
+/// two cores).
+pub const DEPLOYED_MALLOC_ARENA_MAX: &str = "2";
+
+/// The `MALLOC_ARENA_MAX` the child runs with.
+pub fn malloc_arena_max() -> String {
+    std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| DEPLOYED_MALLOC_ARENA_MAX.to_string())
+}
+
 /// Fails with a clear message when the binary is missing (never expected under cargo).
 pub fn check_binary() {
     if !Path::new(BIN).exists() {
@@ -137,6 +148,7 @@ impl Exporter {
             .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
             .env_remove("NOTIFY_SOCKET")
             .env_remove("JOURNAL_STREAM")
+            .env("MALLOC_ARENA_MAX", malloc_arena_max())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
         let mut exporter = Exporter {
@@ -425,9 +437,10 @@ pub fn machine_info() -> String {
         .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_string()))
         .unwrap_or_default();
     format!(
-        "date: {}\ncores (available_parallelism): {cores}\ncpu: {model}\nmemory: {mem}\nkernel: {}\nload average at start: {}\nbinary: {BIN}",
+        "date: {}\ncores (available_parallelism): {cores}\ncpu: {model}\nmemory: {mem}\nkernel: {}\nload average at start: {}\nbinary: {BIN}\nMALLOC_ARENA_MAX for the exporter: {}",
         nbu_exporter::timefmt::format_rfc3339_millis(nbu_exporter::timefmt::now_millis()),
         kernel.trim(),
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        malloc_arena_max(),
     )
 }
