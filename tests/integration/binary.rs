@@ -102,6 +102,16 @@ impl Drop for Running {
     }
 }
 
+/// The exporter started (its start line logged) in a temp dir of its own, with the
+/// default test config for one site at `sim_port`.
+fn started_against(sim_port: u16) -> (tempfile::TempDir, Running) {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), sim_port, "");
+    let mut p = Running::spawn(dir.path(), &[]);
+    p.wait_started();
+    (dir, p)
+}
+
 fn write_config(dir: &Path, sim_port: u16, server_extra: &str) {
     let yaml = format!(
         "server:\n  host: 127.0.0.1\n  port: 0\n  collectionInterval: 1m\n{server_extra}\
@@ -113,10 +123,7 @@ fn write_config(dir: &Path, sim_port: u16, server_extra: &str) {
 #[test]
 fn sigterm_stops_cleanly_with_exit_0() {
     let sim = known_site();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), sim.port(), "");
-    let mut p = Running::spawn(dir.path(), &[]);
-    p.wait_started();
+    let (_dir, mut p) = started_against(sim.port());
     assert_eq!(p.get("/-/healthy").0, 200);
     p.signal(Signal::TERM);
     let status = p.wait_exit(Duration::from_secs(20));
@@ -132,10 +139,7 @@ fn a_second_signal_exits_at_once() {
     // A site that hangs keeps a poller busy, so the graceful stop takes a while.
     sim.handle()
         .set_fault(nbu_exporter::sim::Scope::All, nbu_exporter::sim::Fault::Hang);
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), sim.port(), "");
-    let mut p = Running::spawn(dir.path(), &[]);
-    p.wait_started();
+    let (_dir, mut p) = started_against(sim.port());
     p.signal(Signal::TERM);
     p.signal(Signal::INT);
     let status = p.wait_exit(Duration::from_secs(5));
@@ -190,10 +194,7 @@ fn a_busy_port_is_a_startup_failure() {
 #[test]
 fn a_burst_of_1000_sighups_gives_at_most_two_reloads() {
     let sim = known_site();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), sim.port(), "");
-    let mut p = Running::spawn(dir.path(), &[]);
-    p.wait_started();
+    let (_dir, p) = started_against(sim.port());
     let started = Instant::now();
     for _ in 0..1000 {
         p.signal(Signal::HUP);
@@ -469,10 +470,7 @@ fn reload_client_over_http_and_across_a_port_move() {
 fn running_out_of_file_descriptors_does_not_stop_the_listener() {
     use rustix::process::{getrlimit, prlimit, Resource, Rlimit};
     let sim = known_site();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), sim.port(), "");
-    let mut p = Running::spawn(dir.path(), &[]);
-    p.wait_started();
+    let (_dir, p) = started_against(sim.port());
     assert_eq!(p.get("/-/healthy").0, 200);
     let fds = || {
         std::fs::read_dir(format!("/proc/{}/fd", p.child.id()))

@@ -54,14 +54,10 @@ fn a_deleted_config_is_reported_after_a_grace_and_the_running_one_kept() {
     );
 
     // An explicit reload reports it at once.
-    let (status, body) = d.reload();
-    assert_eq!((status, body["result"].as_str()), (500, Some("failed")), "{body}");
+    let reason = failed_reload_reason(&d);
     assert!(
-        body["reason"]
-            .as_str()
-            .unwrap()
-            .contains("is missing; keeping the running config"),
-        "{body}"
+        reason.contains("is missing; keeping the running config"),
+        "{reason}"
     );
     assert_eq!(d.generation(), 1);
     assert_eq!(interval(&d), Duration::from_secs(30));
@@ -80,29 +76,15 @@ fn an_unreadable_or_oversized_config_fails_the_reload() {
 
     std::fs::remove_file(&d.path).unwrap();
     std::fs::create_dir(&d.path).unwrap();
-    let (status, body) = d.reload();
-    assert_eq!((status, body["result"].as_str()), (500, Some("failed")), "{body}");
-    assert!(
-        body["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("cannot read config file "),
-        "{body}"
-    );
+    let reason = failed_reload_reason(&d);
+    assert!(reason.starts_with("cannot read config file "), "{reason}");
     std::fs::remove_dir(&d.path).unwrap();
 
     let mut big = config(&sim, "45s");
     big.push_str(&format!("# {}\n", "x".repeat(4 * 1024 * 1024)));
     d.write_config(&big);
-    let (status, body) = d.reload();
-    assert_eq!((status, body["result"].as_str()), (500, Some("failed")), "{body}");
-    assert!(
-        body["reason"]
-            .as_str()
-            .unwrap()
-            .contains("more than the 4194304 byte limit"),
-        "{body}"
-    );
+    let reason = failed_reload_reason(&d);
+    assert!(reason.contains("more than the 4194304 byte limit"), "{reason}");
 
     assert_eq!(d.generation(), 1);
     assert_eq!(interval(&d), Duration::from_secs(30));
@@ -271,11 +253,9 @@ fn a_hung_config_read_fails_the_reload_after_the_timeout() {
         .expect("mkfifo");
     assert!(made.success());
 
-    let (status, body) = d.reload();
-    assert_eq!((status, body["result"].as_str()), (500, Some("failed")), "{body}");
     assert_eq!(
-        body["reason"], "reading and validating took longer than 10s",
-        "{body}"
+        failed_reload_reason(&d),
+        "reading and validating took longer than 10s"
     );
     assert_eq!(d.get("/metrics").0, 200);
     assert_eq!(d.generation(), 1);
@@ -295,4 +275,11 @@ fn a_new_status_board_is_idle_and_starting() {
     let snapshot = StatusBoard::default().snapshot();
     assert_eq!((snapshot.attempts, snapshot.watcher.as_str()), (0, "starting"));
     assert!(snapshot.last_attempt.is_none());
+}
+
+/// `POST /-/reload`, which must answer 500 "failed"; the reason it gives.
+fn failed_reload_reason(d: &TestDaemon) -> String {
+    let (status, body) = d.reload();
+    assert_eq!((status, body["result"].as_str()), (500, Some("failed")), "{body}");
+    body["reason"].as_str().unwrap_or_default().to_string()
 }
