@@ -8,8 +8,10 @@
 //! connections, past which the connection that has waited longest for its request head is
 //! closed; a deadline and size limits on the head and the body. A complete request is
 //! then forwarded, with `Connection: close`, to tiny_http on a private loopback socket,
-//! its whole answer is read back, and written to the client under a deadline, so a slow
-//! client never holds a tiny_http worker either. One request per connection.
+//! and its answer is relayed to the client through one buffer under a deadline. A client
+//! that reads slower than tiny_http writes gets the rest of its answer from memory (up to
+//! a budget shared by all connections; past it the connection is closed), so slow readers
+//! never hold the few tiny_http workers. One request per connection.
 //!
 //! It knows HTTP framing only (the head, `Content-Length`, `Expect`); it must not know
 //! routes or what a handler does. The private socket is bound to 127.0.0.1 on a port the
@@ -78,6 +80,8 @@ struct State {
     /// close them: the ones given up when the cap is reached or the listener stops.
     waiting: Mutex<VecDeque<(u64, TcpStream)>>,
     next_id: AtomicU64,
+    /// Bytes of answers held for slow clients now (see `absorb`).
+    slow_client_bytes: AtomicUsize,
 }
 
 /// A live connection; the count drops when it does, panics included.
@@ -119,6 +123,7 @@ impl Front {
             live,
             waiting: Mutex::new(VecDeque::new()),
             next_id: AtomicU64::new(0),
+            slow_client_bytes: AtomicUsize::new(0),
         });
         let thread_state = Arc::clone(&state);
         let (wake, woken) = std::os::unix::net::UnixStream::pair()?;
@@ -501,12 +506,101 @@ fn relay(request: &[u8], client: &mut TcpStream, state: &State) -> Result<bool, 
     loop {
         match read_backend(&mut backend, &mut buf, answer_deadline) {
             Relayed::Data(n) => {
-                if !write_all_by(client, &buf[..n], write_deadline) {
-                    return Ok(false);
+                let patience = (Instant::now() + SLOW_CLIENT).min(write_deadline);
+                match write_within(client, &buf[..n], patience) {
+                    Wrote::All => {}
+                    Wrote::Failed => return Ok(false),
+                    Wrote::Partly(done) => {
+                        // The client reads slower than the server answers: take the rest
+                        // of the answer off the tiny_http worker, so that slow readers
+                        // cannot hold every worker, and write it out at the client's pace.
+                        let Some(rest) = absorb(&mut buf, done..n, &mut backend, answer_deadline, state)
+                        else {
+                            return Ok(false);
+                        };
+                        drop(backend);
+                        return Ok(write_all_by(client, &rest.bytes, write_deadline));
+                    }
                 }
             }
             Relayed::End => return Ok(true),
             Relayed::TimedOut => return Ok(false),
+        }
+    }
+}
+
+/// How long one relayed chunk may take to be written before its client counts as slow.
+const SLOW_CLIENT: Duration = Duration::from_millis(200);
+/// Most bytes of answers held in memory, across connections, for slow clients. A slow
+/// client past it is closed rather than allowed to hold a worker.
+pub const SLOW_CLIENT_BUDGET: usize = 64 << 20;
+
+/// The rest of an answer held for a slow client, counted against `SLOW_CLIENT_BUDGET`
+/// until dropped.
+struct Absorbed<'a> {
+    bytes: Vec<u8>,
+    reserved: usize,
+    held: &'a AtomicUsize,
+}
+
+impl Absorbed<'_> {
+    /// Appends `more` if the budget allows; false when it does not.
+    fn push(&mut self, more: &[u8]) -> bool {
+        let reserved = self
+            .held
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                held.checked_add(more.len())
+                    .filter(|total| *total <= SLOW_CLIENT_BUDGET)
+            })
+            .is_ok();
+        if reserved {
+            self.reserved += more.len();
+            self.bytes.extend_from_slice(more);
+        }
+        reserved
+    }
+}
+
+impl Drop for Absorbed<'_> {
+    fn drop(&mut self) {
+        self.held.fetch_sub(self.reserved, Ordering::SeqCst);
+    }
+}
+
+/// Reads the rest of the answer into memory after `buf[untaken]`, the part of the last
+/// chunk the client has not taken. `None` when the budget is spent or the answer does not
+/// end in time: the connection is then given up.
+fn absorb<'a>(
+    buf: &mut [u8],
+    untaken: std::ops::Range<usize>,
+    backend: &mut TcpStream,
+    deadline: Instant,
+    state: &'a State,
+) -> Option<Absorbed<'a>> {
+    let mut rest = Absorbed {
+        bytes: Vec::new(),
+        reserved: 0,
+        held: &state.slow_client_bytes,
+    };
+    let over_budget = || {
+        log::debug!(
+            "http client reads too slowly and {SLOW_CLIENT_BUDGET} bytes are already held for slow clients; closing it"
+        );
+    };
+    if !rest.push(&buf[untaken]) {
+        over_budget();
+        return None;
+    }
+    loop {
+        match read_backend(backend, buf, deadline) {
+            Relayed::Data(n) => {
+                if !rest.push(&buf[..n]) {
+                    over_budget();
+                    return None;
+                }
+            }
+            Relayed::End => return Some(rest),
+            Relayed::TimedOut => return None,
         }
     }
 }
@@ -554,6 +648,38 @@ fn closing(answer: Vec<u8>) -> Vec<u8> {
 }
 
 /// Writes `bytes` before `deadline`; false when the client did not take them.
+/// How much of a chunk reached the client by a deadline.
+enum Wrote {
+    All,
+    /// The deadline came after this many bytes.
+    Partly(usize),
+    /// The connection failed.
+    Failed,
+}
+
+fn write_within(client: &mut TcpStream, bytes: &[u8], deadline: Instant) -> Wrote {
+    let mut done = 0;
+    while done < bytes.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Wrote::Partly(done);
+        }
+        if client.set_write_timeout(Some(left)).is_err() {
+            return Wrote::Failed;
+        }
+        match client.write(&bytes[done..]) {
+            Ok(0) => return Wrote::Failed,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Wrote::Partly(done)
+            }
+            Err(_) => return Wrote::Failed,
+        }
+    }
+    Wrote::All
+}
+
 fn write_all_by(client: &mut TcpStream, bytes: &[u8], deadline: Instant) -> bool {
     let mut rest = bytes;
     while !rest.is_empty() {
@@ -615,6 +741,34 @@ fn plain(status: u16, text: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers held for slow clients share one budget: a push past it is refused, and
+    /// what a connection held is given back when it is done.
+    #[test]
+    fn slow_client_answers_share_one_budget() {
+        let held = AtomicUsize::new(0);
+        let half = vec![0u8; SLOW_CLIENT_BUDGET / 2];
+        let mut first = Absorbed {
+            bytes: Vec::new(),
+            reserved: 0,
+            held: &held,
+        };
+        assert!(first.push(&half));
+        let mut second = Absorbed {
+            bytes: Vec::new(),
+            reserved: 0,
+            held: &held,
+        };
+        assert!(second.push(&half));
+        assert!(!second.push(b"x"), "the budget is spent");
+        assert_eq!(second.bytes.len(), half.len(), "a refused push adds nothing");
+        assert_eq!(held.load(Ordering::SeqCst), SLOW_CLIENT_BUDGET);
+        drop(first);
+        assert_eq!(held.load(Ordering::SeqCst), SLOW_CLIENT_BUDGET / 2);
+        assert!(second.push(b"x"), "room again once the first is done");
+        drop(second);
+        assert_eq!(held.load(Ordering::SeqCst), 0);
+    }
 
     fn check(raw: &str, want: Result<(&str, usize), u16>) {
         let got = Head::parse(raw.as_bytes())
