@@ -123,11 +123,7 @@ fn sigterm_stops_cleanly_with_exit_0() {
     assert_eq!(status.code(), Some(0), "{}", p.stderr());
     assert!(p.stderr().contains("stopped"));
     // An idle exporter has nothing in flight: its stop must not wait out the HTTP grace.
-    assert!(
-        !p.stderr().contains("did not finish in time"),
-        "{}",
-        p.stderr()
-    );
+    assert!(!p.stderr().contains("did not finish in time"), "{}", p.stderr());
 }
 
 #[test]
