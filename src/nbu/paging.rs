@@ -5,13 +5,34 @@
 //! Pure: no HTTP, no decoding. `nbu::jobs` and `nbu::storage` drive them.
 
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Cursor style (`page[after]` ← `meta.pagination.next`, an opaque string).
 #[derive(Debug)]
 pub(crate) struct CursorPager {
     max_pages: usize,
     pages: usize,
-    seen: HashSet<String>,
+    /// A 64-bit hash of every cursor followed, not the cursor: the server chooses a
+    /// cursor's length, and keeping `max_pages` long ones held hundreds of MiB. Two
+    /// different cursors sharing a hash (odds about 1 in 10^11 at 10,000 pages) would stop
+    /// the listing with a "repeated cursor" error, never loop it.
+    seen: HashSet<u64>,
+}
+
+/// A server-chosen text (a cursor, a record id) as quoted in an error: its first 40
+/// characters when it is longer.
+fn quoted(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
+        None => format!("{text:?}"),
+    }
+}
+
+fn cursor_hash(cursor: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    cursor.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl CursorPager {
@@ -31,9 +52,10 @@ impl CursorPager {
             Some(n) if !n.is_empty() && rows > 0 => n,
             _ => return Ok(None),
         };
-        if !self.seen.insert(next.to_string()) {
+        if !self.seen.insert(cursor_hash(next)) {
             return Err(format!(
-                "the server repeated cursor {next:?} after {} pages",
+                "the server repeated cursor {} after {} pages",
+                quoted(next),
                 self.pages
             ));
         }
@@ -86,8 +108,9 @@ impl OffsetPager {
         if let (Some(first), Some(previous)) = (first_id, self.previous_first.as_deref()) {
             if !first.is_empty() && first == previous {
                 return Err(format!(
-                    "the server ignored page[offset]={} (page starts with {first:?} again)",
-                    self.offset
+                    "the server ignored page[offset]={} (page starts with {} again)",
+                    self.offset,
+                    quoted(first)
                 ));
             }
         }
@@ -146,6 +169,22 @@ mod tests {
         );
         check(2, &[(100, Some("a")), (100, Some("b"))], Err("more than 2 pages"));
         check(2, &[(100, Some("a")), (100, None)], Ok(None));
+    }
+
+    #[test]
+    fn long_cursors_are_told_apart_and_repeats_caught() {
+        // Cursors that differ only in their last byte, as a 16 KiB server cursor might.
+        let long = |last: char| format!("{}{last}", "x".repeat(16 * 1024));
+        let mut pager = CursorPager::new(10);
+        for last in ['a', 'b', 'c'] {
+            assert_eq!(pager.after_page(1, Some(&long(last))), Ok(Some(long(last))));
+        }
+        let err = pager.after_page(1, Some(&long('b'))).unwrap_err();
+        let x40 = "x".repeat(40);
+        assert_eq!(
+            err,
+            format!("the server repeated cursor \"{x40}\"... (16385 bytes) after 4 pages")
+        );
     }
 
     #[test]
