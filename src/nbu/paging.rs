@@ -1,6 +1,7 @@
 //! The two NetBackup pagination styles as small state machines: given what a page
 //! returned, decide the next request or stop, and refuse to loop forever (repeated
-//! cursor, ignored offset, too many pages).
+//! cursor, ignored offset, too many pages) or to hold too much (`RecordCap`: too many
+//! records in one sweep).
 //!
 //! Pure: no HTTP, no decoding. `nbu::jobs` and `nbu::storage` drive them.
 
@@ -127,6 +128,44 @@ impl OffsetPager {
     }
 }
 
+/// The most records of one resource a sweep may hold, over every page of every query it
+/// makes for that resource. Consulted before a page's records are kept, so what is held
+/// never exceeds `max`.
+#[derive(Debug)]
+pub(crate) struct RecordCap {
+    max: usize,
+    /// What the records are, plural (`jobs`, `storage units`), for the error text.
+    noun: &'static str,
+    held: usize,
+    pages: usize,
+}
+
+impl RecordCap {
+    pub(crate) fn new(max: usize, noun: &'static str) -> RecordCap {
+        RecordCap {
+            max,
+            noun,
+            held: 0,
+            pages: 0,
+        }
+    }
+
+    /// Before keeping a page of `rows` records: `Ok` when the records held would stay
+    /// within the cap (they then count as held), `Err` when they would not.
+    pub(crate) fn admit(&mut self, rows: usize) -> Result<(), String> {
+        self.pages += 1;
+        let held = self.held.saturating_add(rows);
+        if held > self.max {
+            return Err(format!(
+                "the listing did not end within {} {} ({} pages read); refusing to hold more in one sweep",
+                self.max, self.noun, self.pages
+            ));
+        }
+        self.held = held;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +224,55 @@ mod tests {
             err,
             format!("the server repeated cursor \"{x40}\"... (16385 bytes) after 4 pages")
         );
+    }
+
+    #[test]
+    fn record_cap() {
+        // (cap, rows per page, pages admitted before the error, or None when all are)
+        let cases: &[(usize, &[usize], Option<usize>)] = &[
+            (250, &[100, 100, 50], None),
+            (250, &[100, 100, 50, 0], None),
+            (250, &[100, 100, 100], Some(2)),
+            (250, &[100, 100, 51], Some(2)),
+            (250, &[251], Some(0)),
+            (0, &[0, 0], None),
+            (0, &[1], Some(0)),
+            (usize::MAX, &[usize::MAX, 1], None),
+        ];
+        for &(max, pages, want) in cases {
+            let mut cap = RecordCap::new(max, "storage units");
+            let mut held = 0usize;
+            let mut admitted = 0;
+            let mut error = None;
+            for &rows in pages {
+                match cap.admit(rows) {
+                    Ok(()) => {
+                        held = held.saturating_add(rows);
+                        admitted += 1;
+                    }
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+                assert!(held <= max, "{max} {pages:?}: holding {held}");
+            }
+            match (want, error) {
+                (None, None) => assert_eq!(admitted, pages.len()),
+                (Some(n), Some(e)) => {
+                    assert_eq!(admitted, n, "{max} {pages:?}");
+                    assert_eq!(
+                        e,
+                        format!(
+                            "the listing did not end within {max} storage units ({} pages read); \
+                             refusing to hold more in one sweep",
+                            n + 1
+                        )
+                    );
+                }
+                (want, got) => panic!("{max} {pages:?}: want an error after {want:?}, got {got:?}"),
+            }
+        }
     }
 
     #[test]
