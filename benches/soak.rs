@@ -26,9 +26,9 @@ use support::*;
 
 const SITES: usize = 8;
 /// The faults rotated through (`SOAK_FAULTS`, comma-separated; `none` for none). `endless`
-/// (an endless jobs cursor) is left out by default: a sweep then holds every job it is
-/// sent until its deadline, a real but bounded peak that would hide a slow leak; run it
-/// on its own with `SOAK_FAULTS=endless`.
+/// (endless jobs and storage-unit listings) is left out by default: a sweep then holds up
+/// to `ClientOptions::max_jobs` jobs before it gives up, a real but bounded peak (about
+/// 30 MiB) that would hide a slow leak; run it on its own with `SOAK_FAULTS=endless`.
 const DEFAULT_FAULTS: &str = "status,delay,reset,malformed,truncated,hang,html,slowdrip,oversized";
 const INVALID: &str = "server:\n  port: not-a-port\nnbuservers: []\n";
 

@@ -65,7 +65,9 @@ pub enum NbuError {
         url: String,
         detail: String,
     },
-    /// Pagination did not converge: a repeated cursor, an ignored offset, too many pages.
+    /// Pagination did not converge: a repeated cursor, an ignored offset, too many pages,
+    /// or more records than a sweep may hold (`ClientOptions::max_jobs`,
+    /// `ClientOptions::max_storage_units`).
     Pagination { endpoint: &'static str, detail: String },
 }
 

@@ -1,6 +1,7 @@
 //! `GET /admin/jobs`: decoding a jobs page into `Job` records, and fetching every job a
 //! sweep needs (finished inside the window, plus every job not yet done) by following the
-//! opaque string cursor `meta.pagination.next`.
+//! opaque string cursor `meta.pagination.next`, holding no more than
+//! `ClientOptions::max_jobs` of them.
 //!
 //! It must not know how jobs are aggregated into metrics (`collect::summary`).
 
@@ -12,7 +13,7 @@ use super::client::{Client, Get};
 use super::decode;
 use super::error::NbuError;
 use super::model::Job;
-use super::paging::CursorPager;
+use super::paging::{CursorPager, RecordCap};
 use super::version::ApiVersion;
 use crate::timefmt::{format_rfc3339_millis, UnixMillis};
 
@@ -137,16 +138,15 @@ pub(crate) fn merge_jobs(lists: Vec<Vec<Job>>) -> Vec<Job> {
 impl Client {
     /// Every job that finished at or after `window_start`, plus every job not yet DONE,
     /// de-duplicated by `jobId` and sorted by it. Each query follows its cursor to the end.
+    /// Fails rather than hold more than `ClientOptions::max_jobs` jobs.
     pub fn fetch_jobs(
         &self,
         version: ApiVersion,
         window_start: UnixMillis,
         deadline: Instant,
     ) -> Result<Vec<Job>, NbuError> {
-        // Finished jobs are fetched last and win on duplicates: a job that finishes between
-        // the two queries is seen twice rather than missed, and its newest record is kept.
-        let not_done = self.fetch_job_query(version, NOT_DONE_FILTER, deadline)?;
-        let finished = self.fetch_job_query(version, &finished_since_filter(window_start), deadline)?;
+        let (mut not_done, mut finished) = (Vec::new(), Vec::new());
+        self.gather_jobs(version, window_start, deadline, &mut not_done, &mut finished)?;
         let (n_finished, n_not_done) = (finished.len(), not_done.len());
         let jobs = merge_jobs(vec![finished, not_done]);
         log::debug!(
@@ -157,15 +157,39 @@ impl Client {
         Ok(jobs)
     }
 
-    /// All pages of one filtered jobs query.
+    /// Appends the unfinished jobs to `not_done`, then the jobs finished since
+    /// `window_start` to `finished`, never holding more than `max_jobs` in the two.
+    fn gather_jobs(
+        &self,
+        version: ApiVersion,
+        window_start: UnixMillis,
+        deadline: Instant,
+        not_done: &mut Vec<Job>,
+        finished: &mut Vec<Job>,
+    ) -> Result<(), NbuError> {
+        // Finished jobs are fetched last and win on duplicates: a job that finishes between
+        // the two queries is seen twice rather than missed, and its newest record is kept.
+        let mut cap = RecordCap::new(self.options.max_jobs, "jobs");
+        self.fetch_job_query(version, NOT_DONE_FILTER, deadline, &mut cap, not_done)?;
+        let filter = finished_since_filter(window_start);
+        self.fetch_job_query(version, &filter, deadline, &mut cap, finished)
+    }
+
+    /// Appends all pages of one filtered jobs query to `jobs`, each page admitted by `cap`
+    /// first.
     fn fetch_job_query(
         &self,
         version: ApiVersion,
         filter: &str,
         deadline: Instant,
-    ) -> Result<Vec<Job>, NbuError> {
+        cap: &mut RecordCap,
+        jobs: &mut Vec<Job>,
+    ) -> Result<(), NbuError> {
+        let stopped = |detail| NbuError::Pagination {
+            endpoint: JOBS_ENDPOINT,
+            detail,
+        };
         let mut pager = CursorPager::new(self.options.max_pages);
-        let mut jobs = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let mut query = vec![("filter", filter), ("page[limit]", PAGE_LIMIT), ("sort", "jobId")];
@@ -181,15 +205,11 @@ impl Client {
             let body = self.get(&get, deadline)?;
             let page = decode_jobs_page(&body).map_err(|e| self.decode_error(&get, e, &body))?;
             let rows = page.jobs.len();
+            cap.admit(rows).map_err(stopped)?;
             jobs.extend(page.jobs);
-            after = pager
-                .after_page(rows, page.next.as_deref())
-                .map_err(|detail| NbuError::Pagination {
-                    endpoint: JOBS_ENDPOINT,
-                    detail,
-                })?;
+            after = pager.after_page(rows, page.next.as_deref()).map_err(stopped)?;
             if after.is_none() {
-                return Ok(jobs);
+                return Ok(());
             }
         }
     }
@@ -367,7 +387,9 @@ mod http_tests {
     use serde_json::json;
 
     use super::*;
-    use crate::nbu::stub::{codes, deadline_in, fast_options, recording_observer, site, Reply, Stub};
+    use crate::nbu::stub::{
+        codes, deadline_in, fast_options, recording_observer, site, Recorded, Reply, Stub,
+    };
     use crate::nbu::ClientOptions;
 
     const WINDOW_START: UnixMillis = 1_735_725_600_123; // 2025-01-01T10:00:00.123Z
@@ -490,6 +512,90 @@ mod http_tests {
             }
         );
         assert_eq!(stub.requests().len(), 5);
+    }
+
+    /// 150 unfinished jobs over two pages; then `finished_pages` pages of 100 finished jobs,
+    /// or pages of fresh finished jobs without end when `None`.
+    fn capped_listing(finished_pages: Option<i64>) -> impl Fn(&Recorded, usize) -> Reply {
+        move |r, _| {
+            let after: i64 = r.param("page[after]").and_then(|c| c.parse().ok()).unwrap_or(0);
+            let jobs = |ids: std::ops::RangeInclusive<i64>, state| -> Vec<(i64, &str)> {
+                ids.map(|id| (id, state)).collect()
+            };
+            if r.param("filter") == Some(NOT_DONE_FILTER) {
+                return match after {
+                    0 => page(&jobs(1..=100, "ACTIVE"), Some("100")),
+                    _ => page(&jobs(101..=150, "QUEUED"), Some("")),
+                };
+            }
+            let first = 1000 + after;
+            let next = (after + 100).to_string();
+            let last = finished_pages.is_some_and(|n| after + 100 >= n * 100);
+            page(
+                &jobs(first..=first + 99, "DONE"),
+                Some(if last { "" } else { next.as_str() }),
+            )
+        }
+    }
+
+    #[test]
+    fn max_jobs_bounds_both_queries_together() {
+        let stub = Stub::start(capped_listing(None));
+        let options = ClientOptions {
+            max_jobs: 250,
+            max_pages: 50,
+            ..fast_options()
+        };
+        let client = client(&stub, options);
+        let (mut not_done, mut finished) = (Vec::new(), Vec::new());
+        let err = client
+            .gather_jobs(
+                ApiVersion::V13_0,
+                WINDOW_START,
+                deadline_in(5000),
+                &mut not_done,
+                &mut finished,
+            )
+            .unwrap_err();
+        // The page that would pass the cap is not kept.
+        assert_eq!(
+            (err.to_string(), not_done.len(), finished.len()),
+            (
+                "jobs: pagination stopped: the listing did not end within 250 jobs (4 pages read); \
+                 refusing to hold more in one sweep"
+                    .to_string(),
+                150,
+                100
+            )
+        );
+        assert_eq!(stub.requests().len(), 4);
+        assert_eq!(
+            client.fetch_jobs(ApiVersion::V13_0, WINDOW_START, deadline_in(5000)),
+            Err(err)
+        );
+    }
+
+    #[test]
+    fn a_listing_of_exactly_max_jobs_is_complete() {
+        let options = ClientOptions {
+            max_jobs: 250,
+            ..fast_options()
+        };
+        let stub = Stub::start(capped_listing(Some(1)));
+        let jobs = client(&stub, options.clone())
+            .fetch_jobs(ApiVersion::V13_0, WINDOW_START, deadline_in(5000))
+            .unwrap();
+        assert_eq!(jobs.len(), 250);
+
+        let stub = Stub::start(capped_listing(Some(2)));
+        let err = client(&stub, options)
+            .fetch_jobs(ApiVersion::V13_0, WINDOW_START, deadline_in(5000))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("did not end within 250 jobs (4 pages read)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,17 +1,39 @@
 //! The two NetBackup pagination styles as small state machines: given what a page
 //! returned, decide the next request or stop, and refuse to loop forever (repeated
-//! cursor, ignored offset, too many pages).
+//! cursor, ignored offset, too many pages) or to hold too much (`RecordCap`: too many
+//! records in one sweep).
 //!
 //! Pure: no HTTP, no decoding. `nbu::jobs` and `nbu::storage` drive them.
 
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// Cursor style (`page[after]` ← `meta.pagination.next`, an opaque string).
 #[derive(Debug)]
 pub(crate) struct CursorPager {
     max_pages: usize,
     pages: usize,
-    seen: HashSet<String>,
+    /// A 64-bit hash of every cursor followed, not the cursor: the server chooses a
+    /// cursor's length, and keeping `max_pages` long ones held hundreds of MiB. Two
+    /// different cursors sharing a hash (odds about 1 in 10^11 at 10,000 pages) would stop
+    /// the listing with a "repeated cursor" error, never loop it.
+    seen: HashSet<u64>,
+}
+
+/// A server-chosen text (a cursor, a record id) as quoted in an error: its first 40
+/// characters when it is longer.
+fn quoted(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
+        None => format!("{text:?}"),
+    }
+}
+
+fn cursor_hash(cursor: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    cursor.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl CursorPager {
@@ -31,9 +53,10 @@ impl CursorPager {
             Some(n) if !n.is_empty() && rows > 0 => n,
             _ => return Ok(None),
         };
-        if !self.seen.insert(next.to_string()) {
+        if !self.seen.insert(cursor_hash(next)) {
             return Err(format!(
-                "the server repeated cursor {next:?} after {} pages",
+                "the server repeated cursor {} after {} pages",
+                quoted(next),
                 self.pages
             ));
         }
@@ -86,8 +109,9 @@ impl OffsetPager {
         if let (Some(first), Some(previous)) = (first_id, self.previous_first.as_deref()) {
             if !first.is_empty() && first == previous {
                 return Err(format!(
-                    "the server ignored page[offset]={} (page starts with {first:?} again)",
-                    self.offset
+                    "the server ignored page[offset]={} (page starts with {} again)",
+                    self.offset,
+                    quoted(first)
                 ));
             }
         }
@@ -101,6 +125,44 @@ impl OffsetPager {
             return Err(format!("more than {} pages", self.max_pages));
         }
         Ok(more)
+    }
+}
+
+/// The most records of one resource a sweep may hold, over every page of every query it
+/// makes for that resource. Consulted before a page's records are kept, so what is held
+/// never exceeds `max`.
+#[derive(Debug)]
+pub(crate) struct RecordCap {
+    max: usize,
+    /// What the records are, plural (`jobs`, `storage units`), for the error text.
+    noun: &'static str,
+    held: usize,
+    pages: usize,
+}
+
+impl RecordCap {
+    pub(crate) fn new(max: usize, noun: &'static str) -> RecordCap {
+        RecordCap {
+            max,
+            noun,
+            held: 0,
+            pages: 0,
+        }
+    }
+
+    /// Before keeping a page of `rows` records: `Ok` when the records held would stay
+    /// within the cap (they then count as held), `Err` when they would not.
+    pub(crate) fn admit(&mut self, rows: usize) -> Result<(), String> {
+        self.pages += 1;
+        let held = self.held.saturating_add(rows);
+        if held > self.max {
+            return Err(format!(
+                "the listing did not end within {} {} ({} pages read); refusing to hold more in one sweep",
+                self.max, self.noun, self.pages
+            ));
+        }
+        self.held = held;
+        Ok(())
     }
 }
 
@@ -146,6 +208,71 @@ mod tests {
         );
         check(2, &[(100, Some("a")), (100, Some("b"))], Err("more than 2 pages"));
         check(2, &[(100, Some("a")), (100, None)], Ok(None));
+    }
+
+    #[test]
+    fn long_cursors_are_told_apart_and_repeats_caught() {
+        // Cursors that differ only in their last byte, as a 16 KiB server cursor might.
+        let long = |last: char| format!("{}{last}", "x".repeat(16 * 1024));
+        let mut pager = CursorPager::new(10);
+        for last in ['a', 'b', 'c'] {
+            assert_eq!(pager.after_page(1, Some(&long(last))), Ok(Some(long(last))));
+        }
+        let err = pager.after_page(1, Some(&long('b'))).unwrap_err();
+        let x40 = "x".repeat(40);
+        assert_eq!(
+            err,
+            format!("the server repeated cursor \"{x40}\"... (16385 bytes) after 4 pages")
+        );
+    }
+
+    #[test]
+    fn record_cap() {
+        // (cap, rows per page, pages admitted before the error, or None when all are)
+        let cases: &[(usize, &[usize], Option<usize>)] = &[
+            (250, &[100, 100, 50], None),
+            (250, &[100, 100, 50, 0], None),
+            (250, &[100, 100, 100], Some(2)),
+            (250, &[100, 100, 51], Some(2)),
+            (250, &[251], Some(0)),
+            (0, &[0, 0], None),
+            (0, &[1], Some(0)),
+            (usize::MAX, &[usize::MAX, 1], None),
+        ];
+        for &(max, pages, want) in cases {
+            let mut cap = RecordCap::new(max, "storage units");
+            let mut held = 0usize;
+            let mut admitted = 0;
+            let mut error = None;
+            for &rows in pages {
+                match cap.admit(rows) {
+                    Ok(()) => {
+                        held = held.saturating_add(rows);
+                        admitted += 1;
+                    }
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+                assert!(held <= max, "{max} {pages:?}: holding {held}");
+            }
+            match (want, error) {
+                (None, None) => assert_eq!(admitted, pages.len()),
+                (Some(n), Some(e)) => {
+                    assert_eq!(admitted, n, "{max} {pages:?}");
+                    assert_eq!(
+                        e,
+                        format!(
+                            "the listing did not end within {max} storage units ({} pages read); \
+                             refusing to hold more in one sweep",
+                            n + 1
+                        )
+                    );
+                }
+                (want, got) => panic!("{max} {pages:?}: want an error after {want:?}, got {got:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `GET /storage/storage-units`: decoding a page into `StorageUnit` records, and fetching
-//! every page by offset, tape units excluded (their capacity means nothing).
+//! every page by offset, holding no more than `ClientOptions::max_storage_units` units,
+//! tape units excluded from the result (their capacity means nothing).
 //!
 //! The API bundles document this endpoint for 10.0, 12.0 and 13.0; the 14.0 bundle has no
 //! storage spec, so 14.0 is assumed to answer the same way. It must not know how units
@@ -14,7 +15,7 @@ use super::client::{Client, Get};
 use super::decode;
 use super::error::NbuError;
 use super::model::StorageUnit;
-use super::paging::OffsetPager;
+use super::paging::{OffsetPager, RecordCap};
 use super::version::ApiVersion;
 
 /// The request label of storage-unit queries.
@@ -147,15 +148,40 @@ pub(crate) fn keep_disk_units(units: Vec<StorageUnit>) -> Vec<StorageUnit> {
 }
 
 impl Client {
-    /// Every storage unit on every page, tape units excluded.
+    /// Every storage unit on every page, tape units excluded. Fails rather than hold more
+    /// than `ClientOptions::max_storage_units` units.
     pub fn fetch_storage_units(
         &self,
         version: ApiVersion,
         deadline: Instant,
     ) -> Result<Vec<StorageUnit>, NbuError> {
-        let mut pager = OffsetPager::new(PAGE_LIMIT, self.options.max_pages);
-        let limit = PAGE_LIMIT.to_string();
         let mut units = Vec::new();
+        self.gather_storage_units(version, deadline, &mut units)?;
+        let total = units.len();
+        let kept = keep_disk_units(units);
+        log::debug!(
+            "storage units fetched site={} total={total} kept={}",
+            self.site(),
+            kept.len()
+        );
+        Ok(kept)
+    }
+
+    /// Appends every page's units (tape included) to `units`, never holding more than
+    /// `max_storage_units` of them.
+    fn gather_storage_units(
+        &self,
+        version: ApiVersion,
+        deadline: Instant,
+        units: &mut Vec<StorageUnit>,
+    ) -> Result<(), NbuError> {
+        let stopped = |detail| NbuError::Pagination {
+            endpoint: STORAGE_ENDPOINT,
+            detail,
+        };
+        let mut pager = OffsetPager::new(PAGE_LIMIT, self.options.max_pages);
+        let mut cap = RecordCap::new(self.options.max_storage_units, "storage units");
+        let limit = PAGE_LIMIT.to_string();
         loop {
             let offset = pager.offset().to_string();
             let query = [("page[offset]", offset.as_str()), ("page[limit]", limit.as_str())];
@@ -167,23 +193,14 @@ impl Client {
             };
             let body = self.get(&get, deadline)?;
             let page = decode_storage_page(&body).map_err(|e| self.decode_error(&get, e, &body))?;
+            cap.admit(page.units.len()).map_err(stopped)?;
             let first = page.units.first().map(|u| u.name.clone());
             units.extend(page.units);
             let more = pager
                 .after_page(page.returned, page.count, first.as_deref())
-                .map_err(|detail| NbuError::Pagination {
-                    endpoint: STORAGE_ENDPOINT,
-                    detail,
-                })?;
+                .map_err(stopped)?;
             if !more {
-                let total = units.len();
-                let kept = keep_disk_units(units);
-                log::debug!(
-                    "storage units fetched site={} total={total} kept={}",
-                    self.site(),
-                    kept.len()
-                );
-                return Ok(kept);
+                return Ok(());
             }
         }
     }
@@ -439,6 +456,85 @@ mod http_tests {
             }
         );
         assert_eq!(offsets(&stub), ["0", "100", "200"]);
+    }
+
+    /// A listing that never ends: `count` always 1,000 past the offset asked for, and every
+    /// page holds units never seen before.
+    fn endless(r: &Recorded, n: usize) -> Reply {
+        let offset: usize = r.param("page[offset]").and_then(|v| v.parse().ok()).unwrap_or(0);
+        serve(offset + 1000, true)(r, n)
+    }
+
+    #[test]
+    fn max_storage_units_bounds_an_endless_listing() {
+        let stub = Stub::start(endless);
+        let options = ClientOptions {
+            max_storage_units: 250,
+            max_pages: 50,
+            ..fast_options()
+        };
+        let client = client(&stub, options);
+        let mut units = Vec::new();
+        let err = client
+            .gather_storage_units(ApiVersion::V12_0, deadline_in(5000), &mut units)
+            .unwrap_err();
+        // The page that would pass the cap is not kept.
+        assert_eq!(
+            (err.to_string(), units.len()),
+            (
+                "storage-units: pagination stopped: the listing did not end within 250 storage units \
+                 (3 pages read); refusing to hold more in one sweep"
+                    .to_string(),
+                200
+            )
+        );
+        assert_eq!(offsets(&stub), ["0", "100", "200"]);
+        assert_eq!(
+            client.fetch_storage_units(ApiVersion::V12_0, deadline_in(5000)),
+            Err(err)
+        );
+    }
+
+    #[test]
+    fn a_listing_of_exactly_max_storage_units_is_complete() {
+        let options = ClientOptions {
+            max_storage_units: 250,
+            ..fast_options()
+        };
+        let stub = Stub::start(serve(250, true));
+        let units = client(&stub, options.clone())
+            .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
+            .unwrap();
+        assert_eq!(units.len(), 225);
+
+        let stub = Stub::start(serve(251, true));
+        let err = client(&stub, options)
+            .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("did not end within 250 storage units (3 pages read)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn default_options_stop_an_endless_listing_at_10000_units() {
+        let stub = Stub::start(endless);
+        let mut units = Vec::new();
+        let err = client(&stub, fast_options())
+            .gather_storage_units(ApiVersion::V13_0, deadline_in(20_000), &mut units)
+            .unwrap_err();
+        assert_eq!(
+            (err.to_string(), units.len()),
+            (
+                "storage-units: pagination stopped: the listing did not end within 10000 storage units \
+                 (101 pages read); refusing to hold more in one sweep"
+                    .to_string(),
+                10_000
+            )
+        );
+        assert_eq!(stub.requests().len(), 101);
     }
 
     #[test]

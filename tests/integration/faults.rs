@@ -12,15 +12,16 @@ use nbu_exporter::sim::{Fault, Scope, SimHandle};
 
 use crate::support::*;
 
-/// Sweep cadence and deadline of every test here (`collectionInterval`,
-/// `collectionTimeout`).
-const DEADLINE_SECS: f64 = 2.0;
+/// Sweep cadence and deadline of the tests here (`collectionInterval`,
+/// `collectionTimeout`), unless one says otherwise.
+const DEADLINE_SECS: u64 = 2;
 /// How long each fault is kept on once the site is down: well above a scrape's bound.
 const FAULT_PHASE: Duration = Duration::from_secs(5);
 /// The bound on one scrape: a correctness bound, far below any fault's duration.
 const SCRAPE_BOUND: Duration = Duration::from_secs(1);
 /// How far past its deadline a collector may report, for thread joins and scheduling.
 const DEADLINE_MARGIN: f64 = 1.0;
+/// How long each phase may take to show, at least; three sweeps when they are longer.
 const WAIT: Duration = Duration::from_secs(15);
 
 /// One fault: how to inject it, how to clear it, and client limits it needs.
@@ -52,15 +53,16 @@ fn scrape(d: &TestDaemon, agent: &ureq::Agent, slowest: &mut Duration) -> Metric
     Metrics::parse(&body)
 }
 
-/// Scrapes every 50 ms until `probe` accepts a scrape, failing after `WAIT`.
+/// Scrapes every 50 ms until `probe` accepts a scrape, failing after `wait`.
 fn scrape_until<T>(
     d: &TestDaemon,
     agent: &ureq::Agent,
     slowest: &mut Duration,
+    wait: Duration,
     what: &str,
     mut probe: impl FnMut(&Metrics) -> Option<T>,
 ) -> T {
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + wait;
     loop {
         let m = scrape(d, agent, slowest);
         if let Some(v) = probe(&m) {
@@ -68,7 +70,7 @@ fn scrape_until<T>(
         }
         assert!(
             Instant::now() < deadline,
-            "timed out after {WAIT:?} waiting for {what}"
+            "timed out after {wait:?} waiting for {what}"
         );
         let pause = Instant::now() + Duration::from_millis(50);
         wait_until(Duration::from_secs(1), "scrape pacing", || {
@@ -100,26 +102,35 @@ fn requests(m: &Metrics, site: &str) -> f64 {
 }
 
 /// Every collector's last duration, checked against the deadline.
-fn assert_within_deadline(m: &Metrics, site: &str) {
+fn assert_within_deadline(m: &Metrics, site: &str, deadline_secs: f64) {
     for collector in ["jobs", "storage"] {
         let took = m.value(
             "nbu_exporter_collection_duration_seconds",
             &[("site", site), ("collector", collector)],
         );
         assert!(
-            took <= DEADLINE_SECS + DEADLINE_MARGIN,
-            "{site} {collector} took {took}s, past its {DEADLINE_SECS}s deadline"
+            took <= deadline_secs + DEADLINE_MARGIN,
+            "{site} {collector} took {took}s, past its {deadline_secs}s deadline"
         );
     }
 }
 
-fn check_fault(row: Row) {
+/// The checks of the module doc for one fault, sweeping every `DEADLINE_SECS`. Returns
+/// the log lines that name the faulty site.
+fn check_fault(row: Row) -> Vec<String> {
+    check_fault_sweeping_every(row, DEADLINE_SECS)
+}
+
+/// `check_fault` with sweeps every `secs` seconds, each with a `secs` deadline.
+fn check_fault_sweeping_every(row: Row, secs: u64) -> Vec<String> {
     let logs = nbu_exporter::logging::capture();
     let faulty = known_site();
     let healthy = known_site();
     let site = row.site;
+    let deadline_secs = secs as f64;
+    let wait = WAIT.max(Duration::from_secs(3 * secs));
     let yaml = config_yaml(
-        "  collectionInterval: 2s\n  collectionTimeout: 2s\n",
+        &format!("  collectionInterval: {secs}s\n  collectionTimeout: {secs}s\n"),
         &[site_yaml(site, &faulty, ""), site_yaml("healthy", &healthy, "")],
     );
     let d = TestDaemon::start_with(&yaml, |o| (row.options)(&mut o.client_options));
@@ -127,7 +138,7 @@ fn check_fault(row: Row) {
     let mut slowest = Duration::ZERO;
 
     // Both sites succeed once.
-    let before = scrape_until(&d, &agent, &mut slowest, "both sites up", |m| {
+    let before = scrape_until(&d, &agent, &mut slowest, wait, "both sites up", |m| {
         let up = |s| m.get("nbu_up", &[("site", s)]) == Some(1.0);
         (up(site) && up("healthy")).then(|| m.clone())
     });
@@ -138,7 +149,7 @@ fn check_fault(row: Row) {
     (row.inject)(&faulty.handle());
 
     // The faulty site goes down and keeps its last good values.
-    let down = scrape_until(&d, &agent, &mut slowest, "the faulty site down", |m| {
+    let down = scrape_until(&d, &agent, &mut slowest, wait, "the faulty site down", |m| {
         (m.get("nbu_up", &[("site", site)]) == Some(0.0)).then(|| m.clone())
     });
     assert_eq!(values(&down, site), good, "{site}: last good values kept");
@@ -151,13 +162,13 @@ fn check_fault(row: Row) {
     let mut later_sweeps = false;
     let mut healthy_moved = false;
     let phase_end = Instant::now().max(injected + FAULT_PHASE);
-    scrape_until(&d, &agent, &mut slowest, "the fault phase", |m| {
+    scrape_until(&d, &agent, &mut slowest, wait, "the fault phase", |m| {
         assert_eq!(m.value("nbu_up", &[("site", site)]), 0.0, "{site} stays down");
         assert_eq!(values(m, site), good, "{site}: last good values kept");
         assert_eq!(timestamps(m, site), frozen, "{site}: timestamps age");
         assert_eq!(m.value("nbu_up", &[("site", "healthy")]), 1.0);
-        assert_within_deadline(m, site);
-        assert_within_deadline(m, "healthy");
+        assert_within_deadline(m, site, deadline_secs);
+        assert_within_deadline(m, "healthy", deadline_secs);
         later_sweeps |= requests(m, site) > requests_at_down;
         let (jobs, storage) = timestamps(m, "healthy");
         healthy_moved |= jobs > healthy_at_down.0 && storage > healthy_at_down.1;
@@ -166,7 +177,7 @@ fn check_fault(row: Row) {
 
     // Cleared: collection recovers by itself.
     (row.heal)(&faulty.handle());
-    scrape_until(&d, &agent, &mut slowest, "recovery", |m| {
+    scrape_until(&d, &agent, &mut slowest, wait, "recovery", |m| {
         let (jobs, storage) = timestamps(m, site);
         (m.get("nbu_up", &[("site", site)]) == Some(1.0) && jobs > frozen.0 && storage > frozen.1)
             .then_some(())
@@ -174,16 +185,19 @@ fn check_fault(row: Row) {
     assert_eq!(d.get("/-/healthy").0, 200);
     d.stop();
 
-    let lines = logs.lock();
     let site_label = format!("site={site} ");
-    assert!(
-        lines.iter().any(|l| l.contains(&site_label)),
-        "{site}: the failure was logged"
-    );
-    for line in lines.iter().filter(|l| l.contains(&site_label)) {
+    let lines: Vec<String> = logs
+        .lock()
+        .iter()
+        .filter(|l| l.contains(&site_label))
+        .cloned()
+        .collect();
+    assert!(!lines.is_empty(), "{site}: the failure was logged");
+    for line in &lines {
         assert!(!line.contains("panicked"), "{line}");
     }
     eprintln!("{site}: slowest scrape {slowest:?}");
+    lines
 }
 
 #[test]
@@ -331,6 +345,43 @@ fn fault_endless_cursor_hits_the_page_cap() {
         heal: clear,
         options: |o| o.max_pages = 20,
     });
+}
+
+/// Regression: an endless storage-unit listing once made one sweep hold every unit it
+/// was sent until the deadline (213,478 series and 333 MiB in a 3-minute soak). With the
+/// default limits the listing now stops at `max_storage_units`, long before the deadline.
+/// (The endless jobs listing still ends by the deadline here: 100,000 jobs take longer
+/// than 6 s to page through in a debug build.)
+#[test]
+fn fault_endless_storage_listing_ends_by_the_unit_cap_not_the_deadline() {
+    assert_eq!(
+        ClientOptions::default().max_storage_units,
+        10_000,
+        "the error text below names the default cap"
+    );
+    let lines = check_fault_sweeping_every(
+        Row {
+            site: "f-endless-stu",
+            inject: |sim| sim.set_fault(Scope::All, Fault::EndlessCursor),
+            heal: clear,
+            options: |o| *o = ClientOptions::default(),
+        },
+        6,
+    );
+    let failures: Vec<&String> = lines.iter().filter(|l| l.contains("collection failed")).collect();
+    let capped = "storage: storage-units: pagination stopped: the listing did not end within 10000 \
+                  storage units (101 pages read); refusing to hold more in one sweep";
+    assert!(
+        failures.iter().any(|l| l.contains(capped)),
+        "no sweep stopped at the unit cap: {failures:#?}"
+    );
+    for line in &failures {
+        assert!(
+            !line.contains("storage: storage-units: sweep deadline")
+                && !line.contains("storage: storage-units: request to"),
+            "the storage listing ended by the deadline: {line}"
+        );
+    }
 }
 
 #[test]
