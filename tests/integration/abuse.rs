@@ -539,7 +539,7 @@ fn slow_readers_of_a_large_body_do_not_starve_scrapes() {
         jobs: 200,
         active_jobs: 5,
         queued_jobs: 5,
-        storage_units: 17_000,
+        storage_units: 8_500,
         tape_units: 10,
         seed: 11,
     };
@@ -547,7 +547,11 @@ fn slow_readers_of_a_large_body_do_not_starve_scrapes() {
         &big,
         nbu_exporter::timefmt::now_millis(),
     ));
-    let d = TestDaemon::start(&config_yaml("", &[site_yaml("paris", &sim, "")]));
+    // Two sites (the per-site cap is 10,000 units) on one simulator.
+    let d = TestDaemon::start(&config_yaml(
+        "",
+        &[site_yaml("paris", &sim, ""), site_yaml("rome", &sim, "")],
+    ));
     d.wait_ready();
     let body_bytes = d.get("/metrics").1.len();
     assert!(
