@@ -294,6 +294,19 @@ fn sweep(
     runtime.publish(next);
 }
 
+/// `collector: message`, unless the message already starts with the collector's name:
+/// NetBackup errors name their endpoint, and the jobs endpoint is also called `jobs`.
+fn error_line(collector: &str, message: String) -> String {
+    let named = message
+        .strip_prefix(collector)
+        .is_some_and(|rest| rest.starts_with(": "));
+    if named {
+        message
+    } else {
+        format!("{collector}: {message}")
+    }
+}
+
 /// Folds one collector's result into the snapshot being built: data and success on `Ok`,
 /// a failed run (keeping the last good data) and an error line on `Err`.
 struct SweepOutcome<'a> {
@@ -325,7 +338,7 @@ impl SweepOutcome<'_> {
             }
             Err((is_406, message)) => {
                 self.not_acceptable |= is_406;
-                self.errors.push(format!("{collector}: {message}"));
+                self.errors.push(error_line(collector, message));
             }
         }
         self.next.collectors.push(CollectorRun {
@@ -333,5 +346,27 @@ impl SweepOutcome<'_> {
             success,
             duration,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[test]
+    fn error_lines_name_the_collector_once() {
+        let cases = [
+            ("jobs", "jobs: HTTP 503 from x", "jobs: HTTP 503 from x"),
+            (
+                "storage",
+                "storage-units: HTTP 503 from x",
+                "storage: storage-units: HTTP 503 from x",
+            ),
+            ("jobs", "jobsfoo: x", "jobs: jobsfoo: x"),
+            ("jobs", "version detection: x", "jobs: version detection: x"),
+        ];
+        for (collector, message, want) in cases {
+            assert_eq!(error_line(collector, message.to_string()), want);
+        }
     }
 }
