@@ -233,6 +233,31 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
+thread_local! {
+    /// Each worker renders `/metrics` into the same memory every time: four workers each
+    /// allocating a fresh 1 MiB body per scrape left glibc's per-thread arenas holding
+    /// several copies (RSS 21 MiB at 10k series under concurrent scrapes, 13 MiB idle).
+    static RENDERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Below this a kept render buffer is never given back.
+const RENDERED_KEEP_MIN: usize = 64 * 1024;
+
+/// Like `respond`, for a body the caller keeps.
+fn respond_borrowed(request: Request, status: u16, content_type: &str, body: &[u8]) {
+    let headers: Vec<Header> = header("Content-Type", content_type).into_iter().collect();
+    let response = Response::new(
+        tiny_http::StatusCode(status),
+        headers,
+        body,
+        Some(body.len()),
+        None,
+    );
+    if let Err(e) = request.respond(response) {
+        log::debug!("http response not delivered error={e}");
+    }
+}
+
 fn respond(request: Request, status: u16, content_type: &str, body: Vec<u8>) {
     let mut response = Response::from_data(body).with_status_code(status);
     if let Some(h) = header("Content-Type", content_type) {
@@ -281,8 +306,15 @@ fn handle(request: Request, ctx: &Ctx) {
                 config_sha256: &generation.sha_short,
                 sites: &snapshots,
             };
-            let body = metrics::render(&view, &shared.metrics);
-            respond(request, 200, metrics::CONTENT_TYPE, body)
+            RENDERED.with_borrow_mut(|body| {
+                metrics::render_into(&view, &shared.metrics, body);
+                respond_borrowed(request, 200, metrics::CONTENT_TYPE, body);
+                // Kept for the next scrape, at about the size scrapes have; a one-off
+                // large body is not held for ever.
+                if body.capacity() > 4 * body.len().max(RENDERED_KEEP_MIN) {
+                    *body = Vec::new();
+                }
+            })
         }
         "/health" | "/-/healthy" => {
             if !is_get {

@@ -45,6 +45,14 @@ pub(crate) struct SiteRef<'a> {
 
 /// Renders the whole `/metrics` body in text format 0.0.4.
 pub fn render(view: &ScrapeView, exporter: &ExporterMetrics) -> Vec<u8> {
+    let mut body = Vec::new();
+    render_into(view, exporter, &mut body);
+    body
+}
+
+/// [`render`] into `body`, which is cleared first: a caller that keeps one buffer per
+/// thread renders every scrape into the same memory instead of a new allocation each time.
+pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec<u8>) {
     let mut sites: Vec<SiteRef> = Vec::with_capacity(view.sites.len());
     for snap in view.sites {
         // Config validation keeps site names unique; a repeat would only duplicate series.
@@ -58,7 +66,9 @@ pub fn render(view: &ScrapeView, exporter: &ExporterMetrics) -> Vec<u8> {
         });
     }
 
-    let mut w = TextWriter::with_capacity(size_hint(&sites));
+    body.clear();
+    body.reserve(size_hint(&sites));
+    let mut w = TextWriter::over(std::mem::take(body));
     site::write(&mut w, &sites);
     jobs::write(&mut w, &sites);
     let dropped = storage::write(&mut w, &sites);
@@ -98,7 +108,7 @@ pub fn render(view: &ScrapeView, exporter: &ExporterMetrics) -> Vec<u8> {
         .value(Value::U(1));
     w.end_family(mark);
 
-    w.into_bytes()
+    *body = w.into_bytes();
 }
 
 /// A rough body size so the buffer is allocated once: about 112 bytes a series plus the

@@ -427,3 +427,32 @@ fn ten_thousand_series_parse() {
     // Plus nbu_up, nbu_api_version and two nbu_last_scrape_timestamp_seconds per site.
     assert_eq!(nbu, 4 * (3560 + 4));
 }
+
+/// A reused buffer gives the same bytes as a fresh one: what it held is cleared, and a
+/// smaller view after a larger one leaves nothing of the larger behind.
+#[test]
+fn render_into_a_reused_buffer_matches_render() {
+    let exporter = ExporterMetrics::new();
+    let sites = golden_sites();
+    let view = |sites| ScrapeView {
+        generation: 7,
+        config_sha256: "0123456789ab",
+        sites,
+    };
+    // The process_* samples (RSS, CPU) move between two renders.
+    let stable = |body: &[u8]| -> String {
+        String::from_utf8_lossy(body)
+            .lines()
+            .filter(|l| !l.starts_with("process_"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let mut body = b"stale bytes from an earlier scrape\n".to_vec();
+    render_into(&view(&sites), &exporter, &mut body);
+    assert_eq!(stable(&body), stable(&render(&view(&sites), &exporter)));
+    let capacity = body.capacity();
+    render_into(&view(&sites[1..]), &exporter, &mut body);
+    assert_eq!(stable(&body), stable(&render(&view(&sites[1..]), &exporter)));
+    assert!(!stable(&body).contains("paris") && !stable(&body).contains("stale"));
+    assert_eq!(body.capacity(), capacity, "the memory is reused, not replaced");
+}

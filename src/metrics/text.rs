@@ -28,10 +28,9 @@ pub struct TextWriter {
 }
 
 impl TextWriter {
-    pub fn with_capacity(capacity: usize) -> TextWriter {
-        TextWriter {
-            buf: Vec::with_capacity(capacity),
-        }
+    /// Writes after what `buf` holds, in its memory.
+    pub fn over(buf: Vec<u8>) -> TextWriter {
+        TextWriter { buf }
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
@@ -277,7 +276,7 @@ mod tests {
 
     #[test]
     fn empty_family_is_taken_back() {
-        let mut w = TextWriter::with_capacity(0);
+        let mut w = TextWriter::over(Vec::new());
         let m = w.begin_family("a", "help", "gauge");
         assert!(!w.end_family(m));
         let m = w.begin_family("b", "help", "gauge");
