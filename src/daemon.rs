@@ -93,6 +93,15 @@ impl Daemon {
             )));
         }
 
+        match http::raise_fd_limit() {
+            Some((before, after)) if after > before => {
+                log::debug!("open file limit raised from {before} to {after}");
+            }
+            Some((limit, _)) if limit < 4096 => log::warn!(
+                "open file limit is {limit} and cannot be raised; raise LimitNOFILE= (systemd) or ulimit -n"
+            ),
+            _ => {}
+        }
         let metrics = Arc::new(ExporterMetrics::new());
         let mut listener = Listener::bind(&cfg.server.host, cfg.server.port).map_err(|e| anyhow!(e))?;
         let (events_tx, events_rx) = crossbeam_channel::unbounded::<Event>();
