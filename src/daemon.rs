@@ -34,6 +34,8 @@ pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// How long shutdown waits for in-flight scrapes, then for pollers.
 const HTTP_GRACE: Duration = Duration::from_secs(10);
+/// How long a listener a reload moved away from keeps accepting before it drains.
+const MOVE_GRACE: Duration = Duration::from_secs(1);
 const POLLER_GRACE: Duration = Duration::from_secs(3);
 
 pub struct DaemonOptions {
@@ -320,7 +322,8 @@ pub(crate) struct Runtime {
     shared: Arc<Shared>,
     listener: Option<Listener>,
     /// Listeners moved away from, finishing their in-flight requests.
-    draining: Vec<Listener>,
+    /// Listeners a reload moved away from, each with the time it stops accepting.
+    draining: Vec<(Listener, Instant)>,
     /// Live and retiring poller threads; finished ones are reaped.
     pollers: Vec<PollerThread>,
     client_options: ClientOptions,
@@ -488,8 +491,9 @@ impl Runtime {
             self.shared.set_listen_addr(new_listener.local_addr());
             log::info!("listener moved listen={}", new_listener.local_addr());
             if let Some(old) = self.listener.replace(new_listener) {
-                old.begin_drain();
-                self.draining.push(old);
+                // The old port keeps accepting a moment: a client that read the old
+                // address just before the move gets its answer rather than a refusal.
+                self.draining.push((old, Instant::now() + MOVE_GRACE));
             }
         }
         generation
@@ -508,7 +512,14 @@ impl Runtime {
         for p in done {
             let _ = p.handle.join();
         }
-        self.draining.retain_mut(|l| !l.try_finish());
+        let now = Instant::now();
+        self.draining.retain_mut(|(listener, stop_at)| {
+            if now < *stop_at {
+                return true;
+            }
+            listener.begin_drain();
+            !listener.try_finish()
+        });
     }
 
     /// Graceful stop: stop accepting, let in-flight scrapes finish, stop pollers.
@@ -520,7 +531,7 @@ impl Runtime {
                 log::warn!("shutdown: some HTTP requests did not finish in time");
             }
         }
-        for listener in self.draining.drain(..) {
+        for (listener, _) in self.draining.drain(..) {
             listener.shutdown(Duration::from_secs(1));
         }
         for runtime in &self.shared.current().sites {

@@ -140,6 +140,9 @@ impl Listener {
     /// Stops taking new work: the front stops accepting, workers finish what is queued,
     /// then exit once idle (or after `DRAIN_MAX`). Returns at once.
     pub fn begin_drain(&self) {
+        if self.stop.load(Ordering::SeqCst) {
+            return;
+        }
         if let Some(front) = &self.front {
             front.stop();
         }

@@ -223,6 +223,16 @@ fn accept_loop(
             }
         }
     }
+    // Connections the kernel completed before the stop are requests in flight for their
+    // clients (a scraper that read the old address just before a move): serve them rather
+    // than reset them when the socket closes. The socket is non-blocking, so this ends
+    // with the backlog.
+    for _ in 0..state.cap {
+        match listener.accept() {
+            Ok((stream, _)) => admit(stream, state, port),
+            Err(_) => break,
+        }
+    }
 }
 
 /// Blocks until a connection can be accepted (true) or `stop` wrote to the wake socket

@@ -478,7 +478,10 @@ fn changing_the_port_moves_the_listener_without_failed_scrapes() {
                 let url = format!("http://{}/metrics", shared.listen_addr());
                 match agent.get(&url).call() {
                     Ok(r) if r.status() == 200 => successes.fetch_add(1, Ordering::SeqCst),
-                    _ => failures.fetch_add(1, Ordering::SeqCst),
+                    other => {
+                        eprintln!("failed scrape of {url}: {:?}", other.map(|r| r.status()));
+                        failures.fetch_add(1, Ordering::SeqCst)
+                    }
                 };
             }
         })
