@@ -113,8 +113,10 @@ impl TestDaemon {
         options.watch_mode = WatchMode::Notify;
         customise(&mut options);
         let daemon = Daemon::start(options).expect("daemon starts");
+        // Longer than the daemon's own 10 s limit on reading and validating, so a test of
+        // that limit gets the daemon's answer, not the client's timeout.
         let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
+            .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false)
             .build()
             .into();
