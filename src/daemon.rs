@@ -321,8 +321,8 @@ pub(crate) struct Prepared {
 pub(crate) struct Runtime {
     shared: Arc<Shared>,
     listener: Option<Listener>,
-    /// Listeners moved away from, finishing their in-flight requests.
-    /// Listeners a reload moved away from, each with the time it stops accepting.
+    /// Listeners a reload moved away from, each with the time it stops accepting; then
+    /// they finish their in-flight requests.
     draining: Vec<(Listener, Instant)>,
     /// Live and retiring poller threads; finished ones are reaped.
     pollers: Vec<PollerThread>,

@@ -247,7 +247,7 @@ thread_local! {
 /// Below this a kept render buffer is never given back.
 const RENDERED_KEEP_MIN: usize = 64 * 1024;
 
-/// Like `respond`, for a body the caller keeps.
+/// Answers with `body`, which the caller keeps (a worker's render buffer).
 fn respond_borrowed(request: Request, status: u16, content_type: &str, body: &[u8]) {
     let headers: Vec<Header> = header("Content-Type", content_type).into_iter().collect();
     let response = Response::new(
@@ -263,13 +263,7 @@ fn respond_borrowed(request: Request, status: u16, content_type: &str, body: &[u
 }
 
 fn respond(request: Request, status: u16, content_type: &str, body: Vec<u8>) {
-    let mut response = Response::from_data(body).with_status_code(status);
-    if let Some(h) = header("Content-Type", content_type) {
-        response.add_header(h);
-    }
-    if let Err(e) = request.respond(response) {
-        log::debug!("http response not delivered error={e}");
-    }
+    respond_borrowed(request, status, content_type, &body);
 }
 
 fn respond_text(request: Request, status: u16, body: &str) {

@@ -682,7 +682,6 @@ fn closing(answer: Vec<u8>) -> Vec<u8> {
     }
 }
 
-/// Writes `bytes` before `deadline`; false when the client did not take them.
 /// How much of a chunk reached the client by a deadline.
 enum Wrote {
     All,
@@ -715,21 +714,9 @@ fn write_within(client: &mut TcpStream, bytes: &[u8], deadline: Instant) -> Wrot
     Wrote::All
 }
 
+/// Writes `bytes` before `deadline`; false when the client did not take them.
 fn write_all_by(client: &mut TcpStream, bytes: &[u8], deadline: Instant) -> bool {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || client.set_write_timeout(Some(left)).is_err() {
-            return false;
-        }
-        match client.write(rest) {
-            Ok(0) => return false,
-            Ok(n) => rest = &rest[n..],
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
-    }
-    true
+    matches!(write_within(client, bytes, deadline), Wrote::All)
 }
 
 /// Half-closes and drains what the client still sends, briefly, then closes.
