@@ -1491,7 +1491,7 @@ nbuservers:
     #[test]
     fn the_example_config_loads() {
         let fx = Fixture::new();
-        let example = include_str!("../../config.example.yaml").replace(
+        let example = include_str!("../../../config.example.yaml").replace(
             "/etc/nbu-exporter/london.key",
             &fx.file("key.txt").display().to_string(),
         );
