@@ -1,0 +1,49 @@
+//! Settings accepted so that the Go exporter's configs load, but not acted on yet: the
+//! `collectors:` section (`alerts.enabled`, `perClient.enabled`, `perClient.allowlist`)
+//! and `opentelemetry:`. Each value is shape-checked, so a typo still fails, then warned
+//! about, so the user knows it does nothing.
+//!
+//! `raw` decides which keys exist and what shape each must have ([`InertKind`]); this
+//! module must not know what the settings will mean once they are acted on.
+
+use super::super::raw::{InertKind, InertSetting, Leaf};
+use super::Checker;
+
+impl Checker<'_> {
+    /// A `collectors.*` / `opentelemetry.*` setting: shape-checked, then a warning.
+    pub(super) fn inert(&mut self, setting: &InertSetting) {
+        let key = setting.path.as_str();
+        let field = Some(setting.value.clone());
+        match setting.kind {
+            InertKind::Bool => {
+                self.boolean(key, &field, false);
+            }
+            InertKind::Text => {
+                self.opt_text(key, &field, "a string");
+            }
+            InertKind::Number => {
+                if let Some(text) = self.text(key, &setting.value, "a number between 0.0 and 1.0") {
+                    match text.value.trim().parse::<f64>() {
+                        Ok(rate) if (0.0..=1.0).contains(&rate) => {}
+                        Ok(_) => self.problem(key, format!("{} is out of range 0.0-1.0", text.shown())),
+                        Err(_) => self.problem(key, format!("{} is not a number", text.shown())),
+                    }
+                }
+            }
+            InertKind::TextList => match &setting.value {
+                Leaf::List(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        self.text(&format!("{key}[{i}]"), item, "a string");
+                    }
+                }
+                other => {
+                    self.problem(key, format!("expected a list of strings, got {}", other.kind()));
+                }
+            },
+        }
+        self.warn(
+            key,
+            "accepted for compatibility with the Go exporter, but this build does not act on it yet",
+        );
+    }
+}

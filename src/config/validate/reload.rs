@@ -1,0 +1,55 @@
+//! The `reload:` section: how long the file watcher waits for writes to settle
+//! (`debounce`) and how often the config is polled for changes (`pollInterval`, 0 for
+//! never).
+//!
+//! It must not know how the watcher or the poller use these values; it only checks them
+//! and fills in [`ReloadSettings`].
+
+use std::time::Duration;
+
+use super::super::model::ReloadSettings;
+use super::super::raw::RawReload;
+use super::{secs, Checker};
+
+impl Checker<'_> {
+    pub(super) fn reload(&mut self, raw: &RawReload) -> ReloadSettings {
+        let debounce = match &raw.debounce {
+            None => Some(Duration::from_millis(200)),
+            Some(leaf) => match self.duration("reload.debounce", leaf) {
+                Some((d, text)) if d.is_zero() => {
+                    self.problem(
+                        "reload.debounce",
+                        format!("{} must be greater than zero", text.shown()),
+                    );
+                    None
+                }
+                Some((d, text)) if d > secs(10) => {
+                    self.problem(
+                        "reload.debounce",
+                        format!("{} is too long (at most 10s)", text.shown()),
+                    );
+                    None
+                }
+                other => other.map(|(d, _)| d),
+            },
+        };
+        let poll_interval = match &raw.poll_interval {
+            None => Some(secs(30)),
+            Some(leaf) => match self.duration("reload.pollInterval", leaf) {
+                Some((d, _)) if d.is_zero() => None,
+                Some((d, text)) if d < secs(1) => {
+                    self.problem(
+                        "reload.pollInterval",
+                        format!("{} is too short (at least 1s, or 0 to disable)", text.shown()),
+                    );
+                    None
+                }
+                other => other.map(|(d, _)| d),
+            },
+        };
+        ReloadSettings {
+            debounce: debounce.unwrap_or_default(),
+            poll_interval,
+        }
+    }
+}

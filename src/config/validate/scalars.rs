@@ -1,0 +1,139 @@
+//! The value checks every section shares: `${VAR}` expansion of one scalar, strings,
+//! ports, Go durations and booleans. Each records its problem under the key it is given
+//! and returns `None`, so a section goes on checking its other keys.
+//!
+//! It must not know which key it is checking beyond the name it quotes, nor any default
+//! or bound that belongs to one section (those stay with the section).
+
+use std::time::Duration;
+
+use super::super::env;
+use super::super::raw::{Field, Leaf};
+use super::{Checker, Text};
+use crate::timefmt::parse_go_duration;
+
+const DURATION_EXAMPLE: &str = "a duration like 30s, 5m or 1h30m";
+
+impl Checker<'_> {
+    /// A scalar's text after expansion. `None` when a problem was recorded.
+    pub(super) fn text(&mut self, key: &str, leaf: &Leaf, expected: &str) -> Option<Text> {
+        let plain = |s: String| Text {
+            original: s.clone(),
+            value: s,
+            quoted: false,
+        };
+        match leaf {
+            Leaf::Bool(b) => Some(plain(b.to_string())),
+            Leaf::Int(i) => Some(plain(i.to_string())),
+            Leaf::Float(f) => Some(plain(f.clone())),
+            Leaf::Str(s) => match env::expand(s, self.env) {
+                Ok(value) => Some(Text {
+                    original: s.clone(),
+                    value,
+                    quoted: true,
+                }),
+                Err(missing) => {
+                    self.problem(key, env::missing_message(&missing));
+                    None
+                }
+            },
+            Leaf::Null | Leaf::List(_) | Leaf::Map => {
+                self.problem(key, format!("expected {expected}, got {}", leaf.kind()));
+                None
+            }
+        }
+    }
+
+    /// An optional string: outer `None` on a problem, inner `None` when absent.
+    pub(super) fn opt_text(&mut self, key: &str, field: &Field, expected: &str) -> Option<Option<Text>> {
+        match field {
+            None => Some(None),
+            Some(leaf) => self.text(key, leaf, expected).map(Some),
+        }
+    }
+
+    /// A port number; `allow_zero` for the listener, where 0 asks the OS for a free port.
+    pub(super) fn port(&mut self, key: &str, field: &Field, default: u16, allow_zero: bool) -> Option<u16> {
+        let Some(leaf) = field else {
+            return Some(default);
+        };
+        let text = self.text(key, leaf, "a port number (integer or string)")?;
+        let value = text.value.trim();
+        let digits = value.strip_prefix('-').unwrap_or(value);
+        if value.is_empty() {
+            self.problem(key, "is empty (expected a port number)");
+            return None;
+        }
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            self.problem(key, format!("{} is not a port number", text.shown()));
+            return None;
+        }
+        match value.parse::<i64>().ok().and_then(|n| u16::try_from(n).ok()) {
+            Some(port) if port > 0 || allow_zero => Some(port),
+            _ => {
+                let low = if allow_zero { 0 } else { 1 };
+                self.problem(key, format!("{} is out of range {low}-65535", text.shown()));
+                None
+            }
+        }
+    }
+
+    /// Parses a Go duration; zero is allowed here, callers apply their own bounds.
+    pub(super) fn duration(&mut self, key: &str, leaf: &Leaf) -> Option<(Duration, Text)> {
+        let text = self.text(key, leaf, DURATION_EXAMPLE)?;
+        match parse_go_duration(&text.value) {
+            Ok(d) => Some((d, text)),
+            Err(message) => {
+                // The message quotes the expanded text: show what the user wrote instead.
+                let message = if text.value == text.original {
+                    message
+                } else {
+                    message.replace(&format!("{:?}", text.value), &text.shown())
+                };
+                self.problem(key, message);
+                None
+            }
+        }
+    }
+
+    pub(super) fn positive_duration(
+        &mut self,
+        key: &str,
+        field: &Field,
+        default: Duration,
+    ) -> Option<Duration> {
+        let Some(leaf) = field else {
+            return Some(default);
+        };
+        let (d, text) = self.duration(key, leaf)?;
+        if d.is_zero() {
+            self.problem(key, format!("{} must be greater than zero", text.shown()));
+            return None;
+        }
+        Some(d)
+    }
+
+    pub(super) fn boolean(&mut self, key: &str, field: &Field, default: bool) -> Option<bool> {
+        match field {
+            None => Some(default),
+            Some(Leaf::Bool(b)) => Some(*b),
+            Some(leaf) => {
+                let text = self.text(key, leaf, "true or false")?;
+                // Go's strconv.ParseBool, plus an empty `${VAR}` meaning false as in the
+                // Go exporter.
+                match text.value.trim() {
+                    "" if text.quoted => Some(false),
+                    "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+                    "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+                    _ => {
+                        self.problem(
+                            key,
+                            format!("{} is not a boolean (expected true or false)", text.shown()),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+}

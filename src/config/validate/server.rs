@@ -1,0 +1,122 @@
+//! The `server:` section: the listener (host, port, metrics path), the collection cadence,
+//! logging and the lifecycle switch, each with its default.
+//!
+//! It must not know how the listener is bound or the logger set up; it only checks and
+//! fills in [`ServerConfig`].
+
+use log::LevelFilter;
+
+use super::super::model::ServerConfig;
+use super::super::raw::RawServer;
+use super::{secs, Checker};
+
+impl Checker<'_> {
+    pub(super) fn server(&mut self, raw: &RawServer) -> ServerConfig {
+        let host = match self.opt_text("server.host", &raw.host, "a host name or address") {
+            Some(Some(text)) => {
+                if text.value.trim().is_empty() {
+                    self.problem("server.host", "is empty (use 0.0.0.0 to listen on every address)");
+                } else if text.value.chars().any(char::is_whitespace) {
+                    self.problem(
+                        "server.host",
+                        format!("{} must not contain whitespace", text.shown()),
+                    );
+                }
+                text.value
+            }
+            _ => "0.0.0.0".to_owned(),
+        };
+        let port = self.port("server.port", &raw.port, 2112, true).unwrap_or(0);
+        let uri = match self.opt_text("server.uri", &raw.uri, "a path like /metrics") {
+            Some(Some(text)) => {
+                if let Some(why) = metrics_path_problem(&text.value) {
+                    self.problem("server.uri", format!("{} {why}", text.shown()));
+                }
+                text.value
+            }
+            _ => "/metrics".to_owned(),
+        };
+        let scraping_interval = self
+            .positive_duration("server.scrapingInterval", &raw.scraping_interval, secs(3600))
+            .unwrap_or_default();
+        let collection_interval =
+            self.positive_duration("server.collectionInterval", &raw.collection_interval, secs(300));
+        let collection_timeout = match &raw.collection_timeout {
+            None => collection_interval.map(|ci| ci.min(secs(120))),
+            Some(_) => {
+                let ct =
+                    self.positive_duration("server.collectionTimeout", &raw.collection_timeout, secs(120));
+                if let (Some(ct), Some(ci)) = (ct, collection_interval) {
+                    if ct > ci {
+                        self.problem(
+                            "server.collectionTimeout",
+                            "must not exceed server.collectionInterval (a sweep must end before the next one starts)",
+                        );
+                    }
+                }
+                ct
+            }
+        };
+        let log_name = match self.opt_text("server.logName", &raw.log_name, "a file path") {
+            Some(Some(text)) => match text.value.trim() {
+                "" | "stdout" | "-" => None,
+                file => Some(self.resolve(file)),
+            },
+            _ => None,
+        };
+        let log_level = match self.opt_text("server.logLevel", &raw.log_level, "a log level") {
+            Some(Some(text)) => match text.value.trim().to_ascii_lowercase().as_str() {
+                "error" => LevelFilter::Error,
+                "warn" => LevelFilter::Warn,
+                "info" => LevelFilter::Info,
+                "debug" => LevelFilter::Debug,
+                "trace" => LevelFilter::Trace,
+                _ => {
+                    self.problem(
+                        "server.logLevel",
+                        format!(
+                            "{} is not a log level (expected error, warn, info, debug or trace)",
+                            text.shown()
+                        ),
+                    );
+                    LevelFilter::Info
+                }
+            },
+            _ => LevelFilter::Info,
+        };
+        let enable_lifecycle = self
+            .boolean("server.enableLifecycle", &raw.enable_lifecycle, false)
+            .unwrap_or_default();
+        if raw.cache_ttl.is_some() {
+            self.positive_duration("server.cacheTTL", &raw.cache_ttl, secs(300));
+            self.warn(
+                "server.cacheTTL",
+                "has no effect in this exporter (it sized the Go exporter's storage cache); remove it",
+            );
+        }
+        ServerConfig {
+            host,
+            port,
+            uri,
+            scraping_interval,
+            collection_interval: collection_interval.unwrap_or_default(),
+            collection_timeout: collection_timeout.unwrap_or_default(),
+            log_name,
+            log_level,
+            enable_lifecycle,
+        }
+    }
+}
+
+/// Why a metrics path is refused, or `None` when it is fine.
+fn metrics_path_problem(uri: &str) -> Option<&'static str> {
+    if !uri.starts_with('/') {
+        Some("must start with /")
+    } else if uri.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
+        Some("must be a plain path (no whitespace, ? or #)")
+    } else if uri == "/" || uri == "/health" || uri.starts_with("/-/") {
+        Some("is reserved for the exporter's own pages (/, /health, /-/...); use a path like /metrics")
+    } else {
+        None
+    }
+}
