@@ -10,7 +10,7 @@ use super::super::raw::{InertKind, InertSetting, Leaf};
 use super::Checker;
 
 impl Checker<'_> {
-    /// A `collectors.*` / `opentelemetry.*` setting: shape-checked, then a warning.
+    /// One `collectors.*` / `opentelemetry.*` setting: shape-checked, then a warning.
     pub(super) fn inert(&mut self, setting: &InertSetting) {
         let key = setting.path.as_str();
         let field = Some(setting.value.clone());
@@ -21,29 +21,37 @@ impl Checker<'_> {
             InertKind::Text => {
                 self.opt_text(key, &field, "a string");
             }
-            InertKind::Number => {
-                if let Some(text) = self.text(key, &setting.value, "a number between 0.0 and 1.0") {
-                    match text.value.trim().parse::<f64>() {
-                        Ok(rate) if (0.0..=1.0).contains(&rate) => {}
-                        Ok(_) => self.problem(key, format!("{} is out of range 0.0-1.0", text.shown())),
-                        Err(_) => self.problem(key, format!("{} is not a number", text.shown())),
-                    }
-                }
-            }
-            InertKind::TextList => match &setting.value {
-                Leaf::List(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        self.text(&format!("{key}[{i}]"), item, "a string");
-                    }
-                }
-                other => {
-                    self.problem(key, format!("expected a list of strings, got {}", other.kind()));
-                }
-            },
+            InertKind::Number => self.rate(key, &setting.value),
+            InertKind::TextList => self.text_list(key, &setting.value),
         }
         self.warn(
             key,
             "accepted for compatibility with the Go exporter, but this build does not act on it yet",
         );
+    }
+
+    /// A number between 0.0 and 1.0 (a sampling rate).
+    fn rate(&mut self, key: &str, leaf: &Leaf) {
+        if let Some(text) = self.text(key, leaf, "a number between 0.0 and 1.0") {
+            match text.value.trim().parse::<f64>() {
+                Ok(rate) if (0.0..=1.0).contains(&rate) => {}
+                Ok(_) => self.problem(key, format!("{} is out of range 0.0-1.0", text.shown())),
+                Err(_) => self.problem(key, format!("{} is not a number", text.shown())),
+            }
+        }
+    }
+
+    /// A list of strings, each item checked under `key[i]`.
+    fn text_list(&mut self, key: &str, leaf: &Leaf) {
+        match leaf {
+            Leaf::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.text(&format!("{key}[{i}]"), item, "a string");
+                }
+            }
+            other => {
+                self.problem(key, format!("expected a list of strings, got {}", other.kind()));
+            }
+        }
     }
 }

@@ -4,15 +4,45 @@
 //! It must not know how the listener is bound or the logger set up; it only checks and
 //! fills in [`ServerConfig`].
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use log::LevelFilter;
 
 use super::super::model::ServerConfig;
-use super::super::raw::RawServer;
+use super::super::raw::{Field, RawServer};
 use super::{secs, Checker};
 
 impl Checker<'_> {
     pub(super) fn server(&mut self, raw: &RawServer) -> ServerConfig {
-        let host = match self.opt_text("server.host", &raw.host, "a host name or address") {
+        let host = self.listen_host(&raw.host);
+        let port = self.port("server.port", &raw.port, 2112, true).unwrap_or(0);
+        let uri = self.metrics_uri(&raw.uri);
+        let scraping_interval = self
+            .positive_duration("server.scrapingInterval", &raw.scraping_interval, secs(3600))
+            .unwrap_or_default();
+        let (collection_interval, collection_timeout) = self.collection_cadence(raw);
+        let log_name = self.log_name(&raw.log_name);
+        let log_level = self.log_level(&raw.log_level);
+        let enable_lifecycle = self
+            .boolean("server.enableLifecycle", &raw.enable_lifecycle, false)
+            .unwrap_or_default();
+        self.cache_ttl(&raw.cache_ttl);
+        ServerConfig {
+            host,
+            port,
+            uri,
+            scraping_interval,
+            collection_interval,
+            collection_timeout,
+            log_name,
+            log_level,
+            enable_lifecycle,
+        }
+    }
+
+    fn listen_host(&mut self, field: &Field) -> String {
+        match self.opt_text("server.host", field, "a host name or address") {
             Some(Some(text)) => {
                 if text.value.trim().is_empty() {
                     self.problem("server.host", "is empty (use 0.0.0.0 to listen on every address)");
@@ -25,9 +55,11 @@ impl Checker<'_> {
                 text.value
             }
             _ => "0.0.0.0".to_owned(),
-        };
-        let port = self.port("server.port", &raw.port, 2112, true).unwrap_or(0);
-        let uri = match self.opt_text("server.uri", &raw.uri, "a path like /metrics") {
+        }
+    }
+
+    fn metrics_uri(&mut self, field: &Field) -> String {
+        match self.opt_text("server.uri", field, "a path like /metrics") {
             Some(Some(text)) => {
                 if let Some(why) = metrics_path_problem(&text.value) {
                     self.problem("server.uri", format!("{} {why}", text.shown()));
@@ -35,18 +67,20 @@ impl Checker<'_> {
                 text.value
             }
             _ => "/metrics".to_owned(),
-        };
-        let scraping_interval = self
-            .positive_duration("server.scrapingInterval", &raw.scraping_interval, secs(3600))
-            .unwrap_or_default();
-        let collection_interval =
+        }
+    }
+
+    /// `collectionInterval` and `collectionTimeout`. An unset timeout is 2 minutes, cut to
+    /// the interval; a set one must fit in it, so a sweep ends before the next starts.
+    fn collection_cadence(&mut self, raw: &RawServer) -> (Duration, Duration) {
+        let interval =
             self.positive_duration("server.collectionInterval", &raw.collection_interval, secs(300));
-        let collection_timeout = match &raw.collection_timeout {
-            None => collection_interval.map(|ci| ci.min(secs(120))),
+        let timeout = match &raw.collection_timeout {
+            None => interval.map(|ci| ci.min(secs(120))),
             Some(_) => {
                 let ct =
                     self.positive_duration("server.collectionTimeout", &raw.collection_timeout, secs(120));
-                if let (Some(ct), Some(ci)) = (ct, collection_interval) {
+                if let (Some(ct), Some(ci)) = (ct, interval) {
                     if ct > ci {
                         self.problem(
                             "server.collectionTimeout",
@@ -57,14 +91,22 @@ impl Checker<'_> {
                 ct
             }
         };
-        let log_name = match self.opt_text("server.logName", &raw.log_name, "a file path") {
+        (interval.unwrap_or_default(), timeout.unwrap_or_default())
+    }
+
+    /// The log file, relative to the config's directory; `None` for standard output.
+    fn log_name(&mut self, field: &Field) -> Option<PathBuf> {
+        match self.opt_text("server.logName", field, "a file path") {
             Some(Some(text)) => match text.value.trim() {
                 "" | "stdout" | "-" => None,
                 file => Some(self.resolve(file)),
             },
             _ => None,
-        };
-        let log_level = match self.opt_text("server.logLevel", &raw.log_level, "a log level") {
+        }
+    }
+
+    fn log_level(&mut self, field: &Field) -> LevelFilter {
+        match self.opt_text("server.logLevel", field, "a log level") {
             Some(Some(text)) => match text.value.trim().to_ascii_lowercase().as_str() {
                 "error" => LevelFilter::Error,
                 "warn" => LevelFilter::Warn,
@@ -83,27 +125,17 @@ impl Checker<'_> {
                 }
             },
             _ => LevelFilter::Info,
-        };
-        let enable_lifecycle = self
-            .boolean("server.enableLifecycle", &raw.enable_lifecycle, false)
-            .unwrap_or_default();
-        if raw.cache_ttl.is_some() {
-            self.positive_duration("server.cacheTTL", &raw.cache_ttl, secs(300));
+        }
+    }
+
+    /// The Go exporter's `cacheTTL`: checked as a duration, then warned about.
+    fn cache_ttl(&mut self, field: &Field) {
+        if field.is_some() {
+            self.positive_duration("server.cacheTTL", field, secs(300));
             self.warn(
                 "server.cacheTTL",
                 "has no effect in this exporter (it sized the Go exporter's storage cache); remove it",
             );
-        }
-        ServerConfig {
-            host,
-            port,
-            uri,
-            scraping_interval,
-            collection_interval: collection_interval.unwrap_or_default(),
-            collection_timeout: collection_timeout.unwrap_or_default(),
-            log_name,
-            log_level,
-            enable_lifecycle,
         }
     }
 }

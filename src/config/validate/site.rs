@@ -11,15 +11,24 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::super::model::{Scheme, Secret, SiteConfig};
-use super::super::raw::{RawConfig, RawSite, Section};
+use super::super::raw::{Leaf, RawConfig, RawSite, Section};
 use super::{secs, Checker, Text};
 use crate::nbu::ApiVersion;
 
 const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
 
+/// A checked site, its name as written when valid (for the duplicate check) and its path.
+type Checked<'r> = (SiteConfig, Option<Text>, &'r str);
+
 impl Checker<'_> {
     pub(super) fn sites(&mut self, raw: &RawConfig) -> Vec<SiteConfig> {
-        let checked: Vec<(SiteConfig, Option<Text>, &str)> = match (&raw.nbuservers, &raw.nbuserver) {
+        let checked = self.site_list(raw);
+        self.reject_duplicate_names(checked)
+    }
+
+    /// The `nbuservers` list when it has a site, else the legacy `nbuserver` block.
+    fn site_list<'r>(&mut self, raw: &'r RawConfig) -> Vec<Checked<'r>> {
+        match (&raw.nbuservers, &raw.nbuserver) {
             (Section::Present(list), legacy) if !list.is_empty() => {
                 if !matches!(legacy, Section::Absent) {
                     self.warn("nbuserver", "ignored because nbuservers is set; remove it");
@@ -41,7 +50,10 @@ impl Checker<'_> {
                 );
                 Vec::new()
             }
-        };
+        }
+    }
+
+    fn reject_duplicate_names(&mut self, checked: Vec<Checked<'_>>) -> Vec<SiteConfig> {
         let mut first_use: HashMap<String, String> = HashMap::new();
         let mut sites = Vec::with_capacity(checked.len());
         for (site, name_text, path) in checked {
@@ -64,171 +76,23 @@ impl Checker<'_> {
         sites
     }
 
-    /// One site. Also returns the name as written when it is valid (for duplicate checks).
-    fn site<'r>(&mut self, raw: &'r RawSite, legacy: bool) -> (SiteConfig, Option<Text>, &'r str) {
-        let p = raw.path.as_str();
-        let key = |name: &str| format!("{p}.{name}");
-
-        let host = match &raw.host {
-            None => {
-                self.problem(&key("host"), "is required");
-                None
-            }
-            Some(leaf) => self.text(&key("host"), leaf, "a host name or address").and_then(|text| {
-                let value = text.value.trim();
-                if value.is_empty() {
-                    self.problem(&key("host"), "is empty");
-                    None
-                } else if value.contains("://")
-                    || value.contains('/')
-                    || value.chars().any(char::is_whitespace)
-                {
-                    self.problem(
-                        &key("host"),
-                        format!(
-                            "{} is not a host name or address (no scheme, path or whitespace: they go in scheme and uri)",
-                            text.shown()
-                        ),
-                    );
-                    None
-                } else {
-                    Some((value.to_owned(), text))
-                }
-            }),
-        };
-
-        let name = match (&raw.site, legacy) {
-            (Some(leaf), _) => self.text(&key("site"), leaf, "a site name").and_then(|text| {
-                if valid_site_name(&text.value) {
-                    Some(text)
-                } else {
-                    self.problem(
-                        &key("site"),
-                        format!(
-                            "{} is not a valid site name (1-64 characters from A-Z a-z 0-9 . _ : -)",
-                            text.shown()
-                        ),
-                    );
-                    None
-                }
-            }),
-            (None, true) => match &host {
-                Some((value, text)) if !valid_site_name(value) => {
-                    self.problem(
-                        &key("host"),
-                        format!(
-                            "{} cannot be the site name (1-64 characters from A-Z a-z 0-9 . _ : -); set {p}.site",
-                            text.shown()
-                        ),
-                    );
-                    None
-                }
-                Some((value, text)) => Some(Text {
-                    original: text.original.clone(),
-                    value: value.clone(),
-                    quoted: text.quoted,
-                }),
-                None => None,
-            },
-            (None, false) => {
-                self.problem(&key("site"), "is required (a unique name such as paris)");
-                None
-            }
-        };
-
-        let scheme = match self.opt_text(&key("scheme"), &raw.scheme, "http or https") {
-            Some(Some(text)) => match text.value.trim() {
-                "https" => Scheme::Https,
-                "http" => Scheme::Http,
-                _ => {
-                    self.problem(
-                        &key("scheme"),
-                        format!("{} is not a scheme (expected http or https)", text.shown()),
-                    );
-                    Scheme::Https
-                }
-            },
-            _ => Scheme::Https,
-        };
-        let port = self.port(&key("port"), &raw.port, 1556, false).unwrap_or(0);
-        let uri = match self.opt_text(&key("uri"), &raw.uri, "a path like /netbackup") {
-            Some(Some(text)) => match normalise_base_path(&text.value) {
-                Some(uri) => uri,
-                None => {
-                    self.problem(
-                        &key("uri"),
-                        format!(
-                            "{} is not a base path (expected a path like /netbackup)",
-                            text.shown()
-                        ),
-                    );
-                    String::new()
-                }
-            },
-            _ => "/netbackup".to_owned(),
-        };
+    /// One site, its keys checked in a fixed order (problems come out in that order).
+    fn site<'r>(&mut self, raw: &'r RawSite, legacy: bool) -> Checked<'r> {
+        let host = self.site_host(raw);
+        let name = self.site_name(raw, legacy, host.as_ref());
+        let scheme = self.scheme(raw);
+        let port = self.port(&key(raw, "port"), &raw.port, 1556, false).unwrap_or(0);
+        let uri = self.base_path(raw);
         let (api_key, api_key_file) = self.api_key(raw);
-        let api_version = match self.opt_text(&key("apiVersion"), &raw.api_version, "a version like 13.0") {
-            Some(Some(text)) if !text.value.trim().is_empty() => match ApiVersion::parse(&text.value) {
-                Some(v) if v.is_supported() => Some(v),
-                Some(_) => {
-                    self.problem(
-                        &key("apiVersion"),
-                        format!(
-                            "{} is not supported (expected 14.0, 13.0, 12.0 or 10.0, or leave it empty to detect)",
-                            text.shown()
-                        ),
-                    );
-                    None
-                }
-                None => {
-                    self.problem(
-                        &key("apiVersion"),
-                        format!("{} is not an API version (expected X.Y, e.g. 13.0)", text.shown()),
-                    );
-                    None
-                }
-            },
-            _ => None,
-        };
+        let api_version = self.api_version(raw);
         let insecure_skip_verify = self
-            .boolean(&key("insecureSkipVerify"), &raw.insecure_skip_verify, false)
+            .boolean(&key(raw, "insecureSkipVerify"), &raw.insecure_skip_verify, false)
             .unwrap_or_default();
-        let (ca_file, ca_pem) = match self.opt_text(&key("caFile"), &raw.ca_file, "a file path") {
-            Some(Some(text)) if !text.value.trim().is_empty() => {
-                let file = self.resolve(text.value.trim());
-                let pem = self.read(&key("caFile"), &file).map(|data| data.bytes);
-                if let Some(pem) = &pem {
-                    if !pem.windows(PEM_CERTIFICATE.len()).any(|w| w == PEM_CERTIFICATE) {
-                        self.problem(
-                            &key("caFile"),
-                            format!(
-                                "{} holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)",
-                                file.display()
-                            ),
-                        );
-                    }
-                }
-                (Some(file), pem)
-            }
-            _ => (None, None),
-        };
+        let (ca_file, ca_pem) = self.ca_file(raw);
         let timeout = self
-            .positive_duration(&key("timeout"), &raw.timeout, secs(30))
+            .positive_duration(&key(raw, "timeout"), &raw.timeout, secs(30))
             .unwrap_or_default();
-        for (name, field) in [
-            ("domain", &raw.domain),
-            ("domainType", &raw.domain_type),
-            ("contentType", &raw.content_type),
-        ] {
-            if field.is_some() {
-                self.opt_text(&key(name), field, "a string");
-                self.warn(
-                    &key(name),
-                    "deprecated and ignored (the Go exporter never used it either); remove it",
-                );
-            }
-        }
+        self.ignored_keys(raw);
 
         let site = SiteConfig {
             name: name.as_ref().map(|t| t.value.clone()).unwrap_or_default(),
@@ -244,7 +108,115 @@ impl Checker<'_> {
             ca_pem,
             timeout,
         };
-        (site, name, p)
+        (site, name, raw.path.as_str())
+    }
+
+    /// The host, trimmed, and as written; a host name or address only, no URL.
+    fn site_host(&mut self, raw: &RawSite) -> Option<(String, Text)> {
+        let key = key(raw, "host");
+        let Some(leaf) = &raw.host else {
+            self.problem(&key, "is required");
+            return None;
+        };
+        let text = self.text(&key, leaf, "a host name or address")?;
+        let value = text.value.trim();
+        if value.is_empty() {
+            self.problem(&key, "is empty");
+            None
+        } else if value.contains("://") || value.contains('/') || value.chars().any(char::is_whitespace) {
+            self.problem(
+                &key,
+                format!(
+                    "{} is not a host name or address (no scheme, path or whitespace: they go in scheme and uri)",
+                    text.shown()
+                ),
+            );
+            None
+        } else {
+            Some((value.to_owned(), text))
+        }
+    }
+
+    /// `site`, required in the list; the legacy block falls back to its host.
+    fn site_name(&mut self, raw: &RawSite, legacy: bool, host: Option<&(String, Text)>) -> Option<Text> {
+        match (&raw.site, legacy) {
+            (Some(leaf), _) => {
+                let text = self.text(&key(raw, "site"), leaf, "a site name")?;
+                if valid_site_name(&text.value) {
+                    return Some(text);
+                }
+                self.problem(
+                    &key(raw, "site"),
+                    format!(
+                        "{} is not a valid site name (1-64 characters from A-Z a-z 0-9 . _ : -)",
+                        text.shown()
+                    ),
+                );
+                None
+            }
+            (None, true) => {
+                let (value, text) = host?;
+                if valid_site_name(value) {
+                    return Some(Text {
+                        original: text.original.clone(),
+                        value: value.clone(),
+                        quoted: text.quoted,
+                    });
+                }
+                self.problem(
+                    &key(raw, "host"),
+                    format!(
+                        "{} cannot be the site name (1-64 characters from A-Z a-z 0-9 . _ : -); set {}.site",
+                        text.shown(),
+                        raw.path
+                    ),
+                );
+                None
+            }
+            (None, false) => {
+                self.problem(&key(raw, "site"), "is required (a unique name such as paris)");
+                None
+            }
+        }
+    }
+
+    fn scheme(&mut self, raw: &RawSite) -> Scheme {
+        let key = key(raw, "scheme");
+        match self.opt_text(&key, &raw.scheme, "http or https") {
+            Some(Some(text)) => match text.value.trim() {
+                "https" => Scheme::Https,
+                "http" => Scheme::Http,
+                _ => {
+                    self.problem(
+                        &key,
+                        format!("{} is not a scheme (expected http or https)", text.shown()),
+                    );
+                    Scheme::Https
+                }
+            },
+            _ => Scheme::Https,
+        }
+    }
+
+    /// `uri`, the API's base path, normalised to one leading slash and none trailing.
+    fn base_path(&mut self, raw: &RawSite) -> String {
+        let key = key(raw, "uri");
+        match self.opt_text(&key, &raw.uri, "a path like /netbackup") {
+            Some(Some(text)) => match normalise_base_path(&text.value) {
+                Some(uri) => uri,
+                None => {
+                    self.problem(
+                        &key,
+                        format!(
+                            "{} is not a base path (expected a path like /netbackup)",
+                            text.shown()
+                        ),
+                    );
+                    String::new()
+                }
+            },
+            _ => "/netbackup".to_owned(),
+        }
     }
 
     /// `apiKey` or `apiKeyFile`, exactly one. No message here may hold the key.
@@ -256,57 +228,134 @@ impl Checker<'_> {
                 (Secret::default(), None)
             }
             (None, None) => {
-                self.problem(&format!("{p}.apiKey"), "is required (or set apiKeyFile)");
+                self.problem(&key(raw, "apiKey"), "is required (or set apiKeyFile)");
                 (Secret::default(), None)
             }
-            (Some(leaf), None) => {
-                let key = format!("{p}.apiKey");
-                match self.text(&key, leaf, "a string") {
-                    Some(text) if text.value.trim().is_empty() => {
-                        self.problem(&key, "is empty");
-                        (Secret::default(), None)
-                    }
-                    Some(text) => (Secret::new(text.value.trim()), None),
-                    None => (Secret::default(), None),
-                }
+            (Some(leaf), None) => (self.inline_api_key(&key(raw, "apiKey"), leaf), None),
+            (None, Some(leaf)) => self.api_key_file(&key(raw, "apiKeyFile"), leaf),
+        }
+    }
+
+    fn inline_api_key(&mut self, key: &str, leaf: &Leaf) -> Secret {
+        match self.text(key, leaf, "a string") {
+            Some(text) if text.value.trim().is_empty() => {
+                self.problem(key, "is empty");
+                Secret::default()
             }
-            (None, Some(leaf)) => {
-                let key = format!("{p}.apiKeyFile");
-                let Some(text) = self.text(&key, leaf, "a file path") else {
-                    return (Secret::default(), None);
-                };
-                if text.value.trim().is_empty() {
-                    self.problem(&key, "is empty");
-                    return (Secret::default(), None);
-                }
-                let file = self.resolve(text.value.trim());
-                let Some(data) = self.read(&key, &file) else {
-                    return (Secret::default(), Some(file));
-                };
-                if let Some(mode) = data.mode.filter(|m| m & 0o004 != 0) {
-                    self.warn(
-                        &key,
-                        &format!(
-                            "{} is readable by other users (mode {:04o}); chmod o-r it (0640 with the service's group, or 0600)",
-                            file.display(),
-                            mode & 0o7777
-                        ),
-                    );
-                }
-                match std::str::from_utf8(&data.bytes) {
-                    Ok(content) if content.trim().is_empty() => {
-                        self.problem(&key, format!("{} is empty", file.display()));
-                        (Secret::default(), Some(file))
-                    }
-                    Ok(content) => (Secret::new(content.trim()), Some(file)),
-                    Err(_) => {
-                        self.problem(&key, format!("{} is not UTF-8 text", file.display()));
-                        (Secret::default(), Some(file))
-                    }
-                }
+            Some(text) => Secret::new(text.value.trim()),
+            None => Secret::default(),
+        }
+    }
+
+    /// The key read from `apiKeyFile`, trimmed; a file other users can read is a warning.
+    fn api_key_file(&mut self, key: &str, leaf: &Leaf) -> (Secret, Option<PathBuf>) {
+        let Some(text) = self.text(key, leaf, "a file path") else {
+            return (Secret::default(), None);
+        };
+        if text.value.trim().is_empty() {
+            self.problem(key, "is empty");
+            return (Secret::default(), None);
+        }
+        let file = self.resolve(text.value.trim());
+        let Some(data) = self.read(key, &file) else {
+            return (Secret::default(), Some(file));
+        };
+        if let Some(mode) = data.mode.filter(|m| m & 0o004 != 0) {
+            self.warn(
+                key,
+                &format!(
+                    "{} is readable by other users (mode {:04o}); chmod o-r it (0640 with the service's group, or 0600)",
+                    file.display(),
+                    mode & 0o7777
+                ),
+            );
+        }
+        match std::str::from_utf8(&data.bytes) {
+            Ok(content) if content.trim().is_empty() => {
+                self.problem(key, format!("{} is empty", file.display()));
+                (Secret::default(), Some(file))
+            }
+            Ok(content) => (Secret::new(content.trim()), Some(file)),
+            Err(_) => {
+                self.problem(key, format!("{} is not UTF-8 text", file.display()));
+                (Secret::default(), Some(file))
             }
         }
     }
+
+    /// A supported version, or `None` (unset or empty) to detect it at run time.
+    fn api_version(&mut self, raw: &RawSite) -> Option<ApiVersion> {
+        let key = key(raw, "apiVersion");
+        let text = match self.opt_text(&key, &raw.api_version, "a version like 13.0") {
+            Some(Some(text)) if !text.value.trim().is_empty() => text,
+            _ => return None,
+        };
+        match ApiVersion::parse(&text.value) {
+            Some(v) if v.is_supported() => Some(v),
+            Some(_) => {
+                self.problem(
+                    &key,
+                    format!(
+                        "{} is not supported (expected 14.0, 13.0, 12.0 or 10.0, or leave it empty to detect)",
+                        text.shown()
+                    ),
+                );
+                None
+            }
+            None => {
+                self.problem(
+                    &key,
+                    format!("{} is not an API version (expected X.Y, e.g. 13.0)", text.shown()),
+                );
+                None
+            }
+        }
+    }
+
+    /// `caFile`'s path and content, which must hold at least one PEM certificate.
+    fn ca_file(&mut self, raw: &RawSite) -> (Option<PathBuf>, Option<Vec<u8>>) {
+        let key = key(raw, "caFile");
+        let text = match self.opt_text(&key, &raw.ca_file, "a file path") {
+            Some(Some(text)) if !text.value.trim().is_empty() => text,
+            _ => return (None, None),
+        };
+        let file = self.resolve(text.value.trim());
+        let pem = self.read(&key, &file).map(|data| data.bytes);
+        if let Some(pem) = &pem {
+            if !pem.windows(PEM_CERTIFICATE.len()).any(|w| w == PEM_CERTIFICATE) {
+                self.problem(
+                    &key,
+                    format!(
+                        "{} holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)",
+                        file.display()
+                    ),
+                );
+            }
+        }
+        (Some(file), pem)
+    }
+
+    /// Keys the Go exporter accepted and never used: shape-checked, then warned about.
+    fn ignored_keys(&mut self, raw: &RawSite) {
+        for (name, field) in [
+            ("domain", &raw.domain),
+            ("domainType", &raw.domain_type),
+            ("contentType", &raw.content_type),
+        ] {
+            if field.is_some() {
+                self.opt_text(&key(raw, name), field, "a string");
+                self.warn(
+                    &key(raw, name),
+                    "deprecated and ignored (the Go exporter never used it either); remove it",
+                );
+            }
+        }
+    }
+}
+
+/// The key path of one of a site's keys, e.g. `nbuservers[1].port`.
+fn key(site: &RawSite, name: &str) -> String {
+    format!("{}.{name}", site.path)
 }
 
 /// `netbackup/` -> `/netbackup`. `None` for a path that is empty or not plain.
