@@ -55,3 +55,35 @@ impl Checker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::check_table;
+
+    #[test]
+    fn bad_values_report_exact_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "opentelemetry: {samplingRate: 2.0}\n",
+                &["opentelemetry.samplingRate: 2.0 is out of range 0.0-1.0"],
+            ),
+            (
+                "opentelemetry: {enabled: \"${NOPE}\"}\n",
+                &["opentelemetry.enabled: environment variable NOPE is not set"],
+            ),
+            (
+                "collectors: {perClient: {allowlist: client1}}\n",
+                &["collectors.perClient.allowlist: expected a list of strings, got a string"],
+            ),
+            (
+                "collectors: {perClient: {allowlist: [a, [b]]}}\n",
+                &["collectors.perClient.allowlist[1]: expected a string, got a list"],
+            ),
+            (
+                "collectors: {perClient: {allowlist: [a, ~]}}\n",
+                &["collectors.perClient.allowlist[1]: expected a string, got null"],
+            ),
+        ];
+        check_table(cases);
+    }
+}

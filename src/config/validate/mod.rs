@@ -13,13 +13,15 @@
 //! `scalars` (strings, ports, durations, booleans: the checks every section shares),
 //! `server`, `reload`, `site` (`nbuservers` and the legacy `nbuserver`) and `inert`
 //! (`collectors` and `opentelemetry`, accepted so the Go exporter's configs load).
-//! `tests` holds the tests.
+//! `tests` holds what spans sections: whole files, shapes, unknown keys, secrets, hashes.
 
 mod inert;
 mod reload;
 mod scalars;
 mod server;
 mod site;
+#[cfg(test)]
+mod test_support;
 #[cfg(test)]
 mod tests;
 

@@ -61,3 +61,27 @@ impl Checker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::check_table;
+
+    #[test]
+    fn bad_values_report_exact_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "reload: {debounce: 30s}\n",
+                &["reload.debounce: \"30s\" is too long (at most 10s)"],
+            ),
+            (
+                "reload: {debounce: 0}\n",
+                &["reload.debounce: 0 must be greater than zero"],
+            ),
+            (
+                "reload: {pollInterval: 500ms}\n",
+                &["reload.pollInterval: \"500ms\" is too short (at least 1s, or 0 to disable)"],
+            ),
+        ];
+        check_table(cases);
+    }
+}

@@ -137,3 +137,46 @@ impl Checker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::check_table;
+
+    #[test]
+    fn bad_values_report_exact_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            // Wrong types.
+            ("server: {port: [2112]}\n", &["server.port: expected a port number (integer or string), got a list"]),
+            ("server: {enableLifecycle: yes}\n", &["server.enableLifecycle: \"yes\" is not a boolean (expected true or false)"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: [SENTINEL-abc123]}]\n", &["nbuservers[0].apiKey: expected a string, got a list"]),
+            ("nbuservers: [{site: paris, host: {a: 1}, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: expected a host name or address, got a mapping"]),
+            // Ports, as integers and as strings.
+            ("server: {port: 70000}\n", &["server.port: 70000 is out of range 0-65535"]),
+            ("nbuservers: [{site: paris, host: nbu, port: 0, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: 0 is out of range 1-65535"]),
+            ("server: {port: -1}\n", &["server.port: -1 is out of range 0-65535"]),
+            ("nbuservers: [{site: paris, host: nbu, port: \"70000\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"70000\" is out of range 1-65535"]),
+            ("nbuservers: [{site: paris, host: nbu, port: \"15x6\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"15x6\" is not a port number"]),
+            ("nbuservers: [{site: paris, host: nbu, port: \"${BIG_PORT}\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"${BIG_PORT}\" (expanded) is out of range 1-65535"]),
+            ("server: {port: 21.5}\n", &["server.port: 21.5 is not a port number"]),
+            ("server: {port: 18446744073709551615}\n", &["server.port: 18446744073709551615 is out of range 0-65535"]),
+            (
+                "nbuservers: [{site: paris, host: nbu, apiKey: 12345, port: \"\"}]\n",
+                &["nbuservers[0].port: is empty (expected a port number)"],
+            ),
+            // Booleans.
+            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, insecureSkipVerify: maybe}]\n", &["nbuservers[0].insecureSkipVerify: \"maybe\" is not a boolean (expected true or false)"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, insecureSkipVerify: \"${BAD_BOOL}\"}]\n", &["nbuservers[0].insecureSkipVerify: \"${BAD_BOOL}\" (expanded) is not a boolean (expected true or false)"]),
+            // ${VAR} references.
+            ("nbuservers: [{site: paris, host: \"${NBU_NOPE}\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: environment variable NBU_NOPE is not set"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: \"${KEY_A}-${KEY_B}\"}]\n", &["nbuservers[0].apiKey: environment variables KEY_A, KEY_B are not set"]),
+            ("server: {logName: \"${LOG_DIR}/x.log\"}\n", &["server.logName: environment variable LOG_DIR is not set"]),
+            // Durations.
+            ("server: {scrapingInterval: 1 hour}\n", &["server.scrapingInterval: \"1 hour\" is not a duration (expected a value like 30s, 5m or 1h30m)"]),
+            ("server: {collectionInterval: 0s}\n", &["server.collectionInterval: \"0s\" must be greater than zero"]),
+            ("server: {collectionInterval: 300}\n", &["server.collectionInterval: \"300\" is not a duration (expected a value like 30s, 5m or 1h30m)"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, timeout: -5s}]\n", &["nbuservers[0].timeout: \"-5s\" is negative (expected a value like 30s, 5m or 1h30m)"]),
+            ("server: {cacheTTL: soon}\n", &["server.cacheTTL: \"soon\" is not a duration (expected a value like 30s, 5m or 1h30m)"]),
+        ];
+        check_table(cases);
+    }
+}

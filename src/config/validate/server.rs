@@ -152,3 +152,23 @@ fn metrics_path_problem(uri: &str) -> Option<&'static str> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::check_table;
+
+    #[test]
+    fn bad_values_report_exact_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            ("server: {host: \" \"}\n", &["server.host: is empty (use 0.0.0.0 to listen on every address)"]),
+            ("server: {host: \"a b\"}\n", &["server.host: \"a b\" must not contain whitespace"]),
+            ("server: {uri: metrics}\n", &["server.uri: \"metrics\" must start with /"]),
+            ("server: {uri: /health}\n", &["server.uri: \"/health\" is reserved for the exporter's own pages (/, /health, /-/...); use a path like /metrics"]),
+            ("server: {uri: /-/metrics}\n", &["server.uri: \"/-/metrics\" is reserved for the exporter's own pages (/, /health, /-/...); use a path like /metrics"]),
+            ("server: {uri: \"/a b\"}\n", &["server.uri: \"/a b\" must be a plain path (no whitespace, ? or #)"]),
+            ("server: {collectionInterval: 5m, collectionTimeout: 10m}\n", &["server.collectionTimeout: must not exceed server.collectionInterval (a sweep must end before the next one starts)"]),
+            ("server: {logLevel: verbose}\n", &["server.logLevel: \"verbose\" is not a log level (expected error, warn, info, debug or trace)"]),
+        ];
+        check_table(cases);
+    }
+}

@@ -373,3 +373,135 @@ fn valid_site_name(name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{check_table, load_ok, Fixture, SENTINEL, SITE};
+    use crate::nbu::ApiVersion;
+
+    #[test]
+    fn bad_values_report_exact_problems() {
+        let cases: &[(&str, &[&str])] = &[
+            ("server: {}\nnbuserver: ~\n", &["nbuservers: no NetBackup server configured; add at least one site under nbuservers"]),
+            ("nbuservers: []\n", &["nbuservers: no NetBackup server configured; add at least one site under nbuservers"]),
+            (
+                "nbuservers:\n- {site: paris, host: a, apiKey: SENTINEL-abc123}\n- {site: paris, host: b, apiKey: SENTINEL-abc123}\n",
+                &["nbuservers[1].site: duplicate site name \"paris\" (already used by nbuservers[0])"],
+            ),
+            ("nbuservers: [{site: paris, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: is required"]),
+            ("nbuservers: [{site: paris, host: \"  \", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: is empty"]),
+            ("nbuservers: [{site: paris, host: \"https://nbu/netbackup\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: \"https://nbu/netbackup\" is not a host name or address (no scheme, path or whitespace: they go in scheme and uri)"]),
+            ("nbuservers: [{host: nbu, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].site: is required (a unique name such as paris)"]),
+            ("nbuservers: [{site: paris france, host: nbu, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].site: \"paris france\" is not a valid site name (1-64 characters from A-Z a-z 0-9 . _ : -)"]),
+            ("nbuservers: [{site: paris, host: nbu}]\n", &["nbuservers[0].apiKey: is required (or set apiKeyFile)"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: \"${EMPTY}\"}]\n", &["nbuservers[0].apiKey: is empty"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, apiKeyFile: key.txt}]\n", &["nbuservers[0]: set either apiKey or apiKeyFile, not both"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: missing.key}]\n", &["nbuservers[0].apiKeyFile: cannot read {dir}/missing.key: No such file or directory (os error 2)"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: /dev/zero}]\n", &["nbuservers[0].apiKeyFile: cannot read /dev/zero: larger than the 1048576-byte limit"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: /dev/zero}]\n", &["nbuservers[0].caFile: cannot read /dev/zero: larger than the 1048576-byte limit"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: empty.key}]\n", &["nbuservers[0].apiKeyFile: {dir}/empty.key is empty"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: bad.pem}]\n", &["nbuservers[0].caFile: {dir}/bad.pem holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)"]),
+            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: /nonexistent/ca.pem}]\n", &["nbuservers[0].caFile: cannot read /nonexistent/ca.pem: No such file or directory (os error 2)"]),
+            ("nbuservers: [{site: paris, host: nbu, scheme: ftp, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].scheme: \"ftp\" is not a scheme (expected http or https)"]),
+            ("nbuservers: [{site: paris, host: nbu, uri: /, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].uri: \"/\" is not a base path (expected a path like /netbackup)"]),
+            (
+                "nbuservers:\n- {site: paris, host: a, apiVersion: \"13.0\", apiKey: SENTINEL-abc123}\n- {site: london, host: b, apiVersion: \"3.0\", apiKey: SENTINEL-abc123}\n- {site: rome, host: c, apiVersion: latest, apiKey: SENTINEL-abc123}\n",
+                &[
+                    "nbuservers[1].apiVersion: \"3.0\" is not supported (expected 14.0, 13.0, 12.0 or 10.0, or leave it empty to detect)",
+                    "nbuservers[2].apiVersion: \"latest\" is not an API version (expected X.Y, e.g. 13.0)",
+                ],
+            ),
+            (
+                "nbuservers: [{site: paris, host: \"https://nbu\", apiKey: k}]\n",
+                &["nbuservers[0].host: \"https://nbu\" is not a host name or address (no scheme, path or whitespace: they go in scheme and uri)"],
+            ),
+            (
+                "nbuservers: [{site: \"paris 1\", host: nbu, apiKey: k}]\n",
+                &["nbuservers[0].site: \"paris 1\" is not a valid site name (1-64 characters from A-Z a-z 0-9 . _ : -)"],
+            ),
+            (
+                "nbuserver: {host: \"nbu%1\", apiKey: k}\n",
+                &["nbuserver.host: \"nbu%1\" cannot be the site name (1-64 characters from A-Z a-z 0-9 . _ : -); set nbuserver.site"],
+            ),
+            ("nbuserver: {apiKey: k}\n", &["nbuserver.host: is required"]),
+            (
+                "nbuservers: [{site: paris, host: nbu, uri: \"/\", apiKey: k}]\n",
+                &["nbuservers[0].uri: \"/\" is not a base path (expected a path like /netbackup)"],
+            ),
+            (
+                "nbuservers: [{site: paris, host: nbu, apiVersion: \"9.0\", apiKey: k}]\n",
+                &["nbuservers[0].apiVersion: \"9.0\" is not supported (expected 14.0, 13.0, 12.0 or 10.0, or leave it empty to detect)"],
+            ),
+            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: \" \"}]\n", &["nbuservers[0].apiKeyFile: is empty"]),
+            (
+                "nbuservers: [{site: paris, host: nbu, apiKeyFile: latin1.key}]\n",
+                &["nbuservers[0].apiKeyFile: {dir}/latin1.key is not UTF-8 text"],
+            ),
+        ];
+        check_table(cases);
+    }
+
+    #[test]
+    fn multi_site_with_variables_everywhere() {
+        let fx = Fixture::new();
+        let yaml = r#"
+server:
+  port: "${NBU_PORT}"
+nbuservers:
+  - site: paris
+    host: "${PARIS_HOST}"
+    apiKey: "${PARIS_KEY}"
+    insecureSkipVerify: "${SKIP}"
+  - site: london
+    host: "${LONDON_HOST}"
+    port: "${NBU_PORT}"
+    apiKey: "${LONDON_KEY}"
+    uri: "netbackup/"
+    apiVersion: 12.0
+    scheme: "${EMPTY}http"
+"#;
+        let loaded = load_ok(&fx, yaml);
+        assert_eq!(loaded.warnings, Vec::<String>::new());
+        let c = &loaded.config;
+        assert_eq!(c.server.port, 1556);
+        let urls: Vec<String> = c.sites.iter().map(|s| s.base_url()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://paris.example.com:1556/netbackup",
+                "http://london.example.com:1556/netbackup"
+            ]
+        );
+        assert!(c.sites.iter().all(|s| s.api_key.expose() == SENTINEL));
+        assert!(c.sites[0].insecure_skip_verify);
+        assert_eq!(c.sites[1].api_version, Some(ApiVersion::V12_0));
+    }
+
+    #[test]
+    fn relative_files_resolve_against_the_config_dir() {
+        let fx = Fixture::new();
+        let yaml = "server: {logName: logs/x.log}\nnbuservers:\n- {site: paris, host: nbu, apiKeyFile: key.txt, caFile: ca.pem}\n- {site: london, host: nbu, apiKeyFile: \"{dir}/key.txt\"}\n";
+        let c = load_ok(&fx, yaml).config;
+        assert_eq!(c.server.log_name, Some(fx.file("logs/x.log")));
+        assert_eq!(c.sites[0].api_key_file, Some(fx.file("key.txt")));
+        assert_eq!(c.sites[0].api_key.expose(), SENTINEL);
+        assert_eq!(c.sites[0].ca_file, Some(fx.file("ca.pem")));
+        assert!(c.sites[0]
+            .ca_pem
+            .as_deref()
+            .is_some_and(|p| p.starts_with(b"-----BEGIN")));
+        assert_eq!(c.sites[1].api_key_file, Some(fx.file("key.txt")));
+    }
+
+    #[test]
+    fn legacy_block_is_ignored_when_the_list_is_set() {
+        let fx = Fixture::new();
+        let yaml = format!("nbuserver: {{host: old, apiKey: x}}\n{SITE}");
+        let loaded = load_ok(&fx, &yaml);
+        assert_eq!(
+            loaded.warnings,
+            ["nbuserver: ignored because nbuservers is set; remove it"]
+        );
+        assert_eq!(loaded.config.sites[0].name, "paris");
+    }
+}

@@ -1,351 +1,108 @@
-//! The validation tests, for now in one file: table-driven bad configs with the exact
-//! problems they yield, defaults, secrets never shown, the hash and summary texts.
+//! Tests that span sections: whole files (syntax, emptiness, shapes, unknown keys), every
+//! problem reported at once, defaults, the Go exporter's shipped config, secrets never
+//! shown, the hash, the load error and summary texts, and odd input that must not panic.
+//! Each section's own value checks are tested beside it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use log::LevelFilter;
 
+use super::super::load_from_bytes;
 use super::super::model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, SiteConfig};
-use super::super::{load_from_bytes, LoadError, Loaded};
+use super::test_support::{check, check_table, load_ok, test_env, Fixture, SENTINEL, SITE};
 use super::{secs, FileData};
 use crate::nbu::ApiVersion;
 
-const SENTINEL: &str = "SENTINEL-abc123";
-const SITE: &str = "nbuservers: [{site: paris, host: nbu.example.com, apiKey: SENTINEL-abc123}]\n";
+#[test]
+fn bad_files_report_exact_problems() {
+    let cases: &[(&str, &[&str])] = &[
+        ("", &["config is empty (expected at least an nbuservers section)"]),
+        ("# only a comment\n", &["config is empty (expected at least an nbuservers section)"]),
+        (
+            "server:\n  port: 2112\n  host: [a\n",
+            &["invalid YAML at line 4 column 1: did not find expected ',' or ']', while parsing a flow sequence at line 3 column 9"],
+        ),
+        (
+            "server:\n  port: 2112\n    host: a\n",
+            &["invalid YAML at line 3 column 9: mapping values are not allowed in this context"],
+        ),
+        ("- a\n- b\n", &["expected a mapping of sections at the top level, got a list"]),
+        ("server: [1]\nnbuservers: []\n", &["server: expected a mapping, got a list", "nbuservers: no NetBackup server configured; add at least one site under nbuservers"]),
+        ("nbuservers: {site: paris}\n", &["nbuservers: expected a list of sites, got a mapping"]),
+        ("nbuservers: [paris]\n", &["nbuservers[0]: expected a mapping, got a string"]),
+        ("server: {colectionInterval: 5m}\n", &["server.colectionInterval: unknown key (did you mean `collectionInterval`?)"]),
+        ("server: {banana: 1}\n", &["server.banana: unknown key"]),
+        (
+            "nbuserverz: []\n",
+            &[
+                "nbuserverz: unknown key (did you mean `nbuserver`?)",
+                "nbuservers: no NetBackup server configured; add at least one site under nbuservers",
+            ],
+        ),
+        (
+            "nbuservers: [{site: paris, host: nbu, apikey: SENTINEL-abc123}]\n",
+            &[
+                "nbuservers[0].apikey: unknown key (did you mean `apiKey`?)",
+                "nbuservers[0].apiKey: is required (or set apiKeyFile)",
+            ],
+        ),
+        ("collectors: {alerts: {enable: true}}\n", &["collectors.alerts.enable: unknown key (did you mean `enabled`?)"]),
+        ("collectors: {perClient: {allowList: [a]}}\n", &["collectors.perClient.allowList: unknown key (did you mean `allowlist`?)"]),
+        ("opentelemetry: {sampling_rate: 0.1, exporter: x}\n", &["opentelemetry.sampling_rate: unknown key (did you mean `samplingRate`?)", "opentelemetry.exporter: unknown key"]),
+        ("reload: {pollIntervall: 1m}\n", &["reload.pollIntervall: unknown key (did you mean `pollInterval`?)"]),
+        ("true: 1\n", &["true: unknown key"]),
+    ];
+    check_table(cases);
+}
 
-fn test_env(name: &str) -> Option<String> {
-    let value = match name {
-        "NBU_HOST" => "nbu.example.com",
-        "NBU_KEY" | "PARIS_KEY" | "LONDON_KEY" | "NBU_PARIS_API_KEY" => SENTINEL,
-        "NBU_PARIS_HOST" => "paris.example.com",
-        "NBU_LONDON_HOST" => "london.example.com",
-        "PARIS_HOST" => "paris.example.com",
-        "LONDON_HOST" => "london.example.com",
-        "NBU_PORT" => "1556",
-        "BIG_PORT" => "70000",
-        "SKIP" => "true",
-        "BAD_BOOL" => "maybe",
-        "EMPTY" => "",
-        _ => return None,
+#[test]
+fn defaults() {
+    let fx = Fixture::new();
+    let loaded = load_ok(&fx, SITE);
+    let want = Config {
+        server: ServerConfig {
+            host: "0.0.0.0".into(),
+            port: 2112,
+            uri: "/metrics".into(),
+            scraping_interval: secs(3600),
+            collection_interval: secs(300),
+            collection_timeout: secs(120),
+            log_name: None,
+            log_level: LevelFilter::Info,
+            enable_lifecycle: false,
+        },
+        reload: ReloadSettings {
+            debounce: Duration::from_millis(200),
+            poll_interval: Some(secs(30)),
+        },
+        sites: vec![SiteConfig {
+            name: "paris".into(),
+            scheme: Scheme::Https,
+            host: "nbu.example.com".into(),
+            port: 1556,
+            uri: "/netbackup".into(),
+            api_key: Secret::new(SENTINEL),
+            api_key_file: None,
+            api_version: None,
+            insecure_skip_verify: false,
+            ca_file: None,
+            ca_pem: None,
+            timeout: secs(30),
+        }],
     };
-    Some(value.to_owned())
-}
+    assert_eq!(loaded.config, want);
+    assert!(loaded.warnings.is_empty());
 
-/// A directory holding the config path (not written unless asked) and key files.
-struct Fixture {
-    dir: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let fx = Fixture {
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        fx.write("key.txt", "SENTINEL-abc123\n", 0o600);
-        fx.write("open.key", "SENTINEL-abc123", 0o644);
-        fx.write("empty.key", "  \n", 0o600);
-        fx.write(
-            "ca.pem",
-            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-            0o644,
+    // A short collection interval bounds the default timeout; 0 disables polling.
+    let yaml = format!(
+            "server: {{collectionInterval: 30s, logName: stdout, logLevel: DEBUG}}\nreload: {{pollInterval: 0}}\n{SITE}"
         );
-        fx.write("bad.pem", "not a certificate\n", 0o644);
-        fx
-    }
-
-    fn dir(&self) -> String {
-        self.dir.path().display().to_string()
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, content: &str, mode: u32) {
-        let path = self.file(name);
-        std::fs::write(&path, content).expect("write fixture");
-        set_mode(&path, mode);
-    }
-
-    fn load(&self, yaml: &str) -> Result<Loaded, LoadError> {
-        let yaml = yaml.replace("{dir}", &self.dir());
-        load_from_bytes(&self.file("config.yaml"), yaml.as_bytes(), &test_env)
-    }
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) {}
-
-/// The problems a config yields, as displayed, with the fixture dir shown as `{dir}`.
-fn problems(yaml: &str) -> Vec<String> {
-    let fx = Fixture::new();
-    match fx.load(yaml) {
-        Ok(loaded) => vec![format!("unexpectedly valid: {:?}", loaded.config)],
-        Err(e) => e
-            .problems
-            .iter()
-            .map(|p| p.to_string().replace(&fx.dir(), "{dir}"))
-            .collect(),
-    }
-}
-
-fn check(yaml: &str, expected: &[&str]) -> Option<String> {
-    let got = problems(yaml);
-    assert!(
-        got.iter().all(|p| !p.contains(SENTINEL)),
-        "secret leaked: {got:?}"
-    );
-    (got != expected).then(|| format!("{yaml}\n  got:  {got:#?}\n  want: {expected:#?}\n"))
-}
-
-fn load_ok(fx: &Fixture, yaml: &str) -> Loaded {
-    match fx.load(yaml) {
-        Ok(loaded) => loaded,
-        Err(e) => panic!("{yaml}\nshould load, got:\n{e}"),
-    }
-}
-
-#[test]
-fn bad_configs_report_exact_problems() {
-    let cases: &[(&str, &[&str])] = &[
-            // The file as a whole.
-            ("", &["config is empty (expected at least an nbuservers section)"]),
-            ("# only a comment\n", &["config is empty (expected at least an nbuservers section)"]),
-            (
-                "server:\n  port: 2112\n  host: [a\n",
-                &["invalid YAML at line 4 column 1: did not find expected ',' or ']', while parsing a flow sequence at line 3 column 9"],
-            ),
-            (
-                "server:\n  port: 2112\n    host: a\n",
-                &["invalid YAML at line 3 column 9: mapping values are not allowed in this context"],
-            ),
-            ("- a\n- b\n", &["expected a mapping of sections at the top level, got a list"]),
-            ("server: {}\nnbuserver: ~\n", &["nbuservers: no NetBackup server configured; add at least one site under nbuservers"]),
-            ("nbuservers: []\n", &["nbuservers: no NetBackup server configured; add at least one site under nbuservers"]),
-            // Wrong types and shapes.
-            ("server: [1]\nnbuservers: []\n", &["server: expected a mapping, got a list", "nbuservers: no NetBackup server configured; add at least one site under nbuservers"]),
-            ("nbuservers: {site: paris}\n", &["nbuservers: expected a list of sites, got a mapping"]),
-            ("nbuservers: [paris]\n", &["nbuservers[0]: expected a mapping, got a string"]),
-            ("server: {port: [2112]}\n", &["server.port: expected a port number (integer or string), got a list"]),
-            ("server: {enableLifecycle: yes}\n", &["server.enableLifecycle: \"yes\" is not a boolean (expected true or false)"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: [SENTINEL-abc123]}]\n", &["nbuservers[0].apiKey: expected a string, got a list"]),
-            ("nbuservers: [{site: paris, host: {a: 1}, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: expected a host name or address, got a mapping"]),
-            // Ports, as integers and as strings.
-            ("server: {port: 70000}\n", &["server.port: 70000 is out of range 0-65535"]),
-            ("nbuservers: [{site: paris, host: nbu, port: 0, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: 0 is out of range 1-65535"]),
-            ("server: {port: -1}\n", &["server.port: -1 is out of range 0-65535"]),
-            ("nbuservers: [{site: paris, host: nbu, port: \"70000\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"70000\" is out of range 1-65535"]),
-            ("nbuservers: [{site: paris, host: nbu, port: \"15x6\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"15x6\" is not a port number"]),
-            ("nbuservers: [{site: paris, host: nbu, port: \"${BIG_PORT}\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].port: \"${BIG_PORT}\" (expanded) is out of range 1-65535"]),
-            ("server: {port: 21.5}\n", &["server.port: 21.5 is not a port number"]),
-            // Unknown keys, with and without a hint.
-            ("server: {colectionInterval: 5m}\n", &["server.colectionInterval: unknown key (did you mean `collectionInterval`?)"]),
-            ("server: {banana: 1}\n", &["server.banana: unknown key"]),
-            (
-                "nbuserverz: []\n",
-                &[
-                    "nbuserverz: unknown key (did you mean `nbuserver`?)",
-                    "nbuservers: no NetBackup server configured; add at least one site under nbuservers",
-                ],
-            ),
-            (
-                "nbuservers: [{site: paris, host: nbu, apikey: SENTINEL-abc123}]\n",
-                &[
-                    "nbuservers[0].apikey: unknown key (did you mean `apiKey`?)",
-                    "nbuservers[0].apiKey: is required (or set apiKeyFile)",
-                ],
-            ),
-            ("collectors: {alerts: {enable: true}}\n", &["collectors.alerts.enable: unknown key (did you mean `enabled`?)"]),
-            ("collectors: {perClient: {allowList: [a]}}\n", &["collectors.perClient.allowList: unknown key (did you mean `allowlist`?)"]),
-            ("opentelemetry: {sampling_rate: 0.1, exporter: x}\n", &["opentelemetry.sampling_rate: unknown key (did you mean `samplingRate`?)", "opentelemetry.exporter: unknown key"]),
-            // Collectors and opentelemetry values.
-            ("opentelemetry: {samplingRate: 2.0}\n", &["opentelemetry.samplingRate: 2.0 is out of range 0.0-1.0"]),
-            ("opentelemetry: {enabled: \"${NOPE}\"}\n", &["opentelemetry.enabled: environment variable NOPE is not set"]),
-            ("collectors: {perClient: {allowlist: client1}}\n", &["collectors.perClient.allowlist: expected a list of strings, got a string"]),
-            ("collectors: {perClient: {allowlist: [a, [b]]}}\n", &["collectors.perClient.allowlist[1]: expected a string, got a list"]),
-            // Sites.
-            (
-                "nbuservers:\n- {site: paris, host: a, apiKey: SENTINEL-abc123}\n- {site: paris, host: b, apiKey: SENTINEL-abc123}\n",
-                &["nbuservers[1].site: duplicate site name \"paris\" (already used by nbuservers[0])"],
-            ),
-            ("nbuservers: [{site: paris, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: is required"]),
-            ("nbuservers: [{site: paris, host: \"  \", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: is empty"]),
-            ("nbuservers: [{site: paris, host: \"https://nbu/netbackup\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: \"https://nbu/netbackup\" is not a host name or address (no scheme, path or whitespace: they go in scheme and uri)"]),
-            ("nbuservers: [{host: nbu, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].site: is required (a unique name such as paris)"]),
-            ("nbuservers: [{site: paris france, host: nbu, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].site: \"paris france\" is not a valid site name (1-64 characters from A-Z a-z 0-9 . _ : -)"]),
-            ("nbuservers: [{site: paris, host: nbu}]\n", &["nbuservers[0].apiKey: is required (or set apiKeyFile)"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: \"${EMPTY}\"}]\n", &["nbuservers[0].apiKey: is empty"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, apiKeyFile: key.txt}]\n", &["nbuservers[0]: set either apiKey or apiKeyFile, not both"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: missing.key}]\n", &["nbuservers[0].apiKeyFile: cannot read {dir}/missing.key: No such file or directory (os error 2)"]),
-            // Regression: an endless or huge file must not exhaust memory.
-            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: /dev/zero}]\n", &["nbuservers[0].apiKeyFile: cannot read /dev/zero: larger than the 1048576-byte limit"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: /dev/zero}]\n", &["nbuservers[0].caFile: cannot read /dev/zero: larger than the 1048576-byte limit"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: empty.key}]\n", &["nbuservers[0].apiKeyFile: {dir}/empty.key is empty"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: bad.pem}]\n", &["nbuservers[0].caFile: {dir}/bad.pem holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, caFile: /nonexistent/ca.pem}]\n", &["nbuservers[0].caFile: cannot read /nonexistent/ca.pem: No such file or directory (os error 2)"]),
-            ("nbuservers: [{site: paris, host: nbu, scheme: ftp, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].scheme: \"ftp\" is not a scheme (expected http or https)"]),
-            ("nbuservers: [{site: paris, host: nbu, uri: /, apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].uri: \"/\" is not a base path (expected a path like /netbackup)"]),
-            (
-                "nbuservers:\n- {site: paris, host: a, apiVersion: \"13.0\", apiKey: SENTINEL-abc123}\n- {site: london, host: b, apiVersion: \"3.0\", apiKey: SENTINEL-abc123}\n- {site: rome, host: c, apiVersion: latest, apiKey: SENTINEL-abc123}\n",
-                &[
-                    "nbuservers[1].apiVersion: \"3.0\" is not supported (expected 14.0, 13.0, 12.0 or 10.0, or leave it empty to detect)",
-                    "nbuservers[2].apiVersion: \"latest\" is not an API version (expected X.Y, e.g. 13.0)",
-                ],
-            ),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, insecureSkipVerify: maybe}]\n", &["nbuservers[0].insecureSkipVerify: \"maybe\" is not a boolean (expected true or false)"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, insecureSkipVerify: \"${BAD_BOOL}\"}]\n", &["nbuservers[0].insecureSkipVerify: \"${BAD_BOOL}\" (expanded) is not a boolean (expected true or false)"]),
-            // ${VAR} references.
-            ("nbuservers: [{site: paris, host: \"${NBU_NOPE}\", apiKey: SENTINEL-abc123}]\n", &["nbuservers[0].host: environment variable NBU_NOPE is not set"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: \"${KEY_A}-${KEY_B}\"}]\n", &["nbuservers[0].apiKey: environment variables KEY_A, KEY_B are not set"]),
-            ("server: {logName: \"${LOG_DIR}/x.log\"}\n", &["server.logName: environment variable LOG_DIR is not set"]),
-            // Durations.
-            ("server: {scrapingInterval: 1 hour}\n", &["server.scrapingInterval: \"1 hour\" is not a duration (expected a value like 30s, 5m or 1h30m)"]),
-            ("server: {collectionInterval: 0s}\n", &["server.collectionInterval: \"0s\" must be greater than zero"]),
-            ("server: {collectionInterval: 300}\n", &["server.collectionInterval: \"300\" is not a duration (expected a value like 30s, 5m or 1h30m)"]),
-            ("nbuservers: [{site: paris, host: nbu, apiKey: SENTINEL-abc123, timeout: -5s}]\n", &["nbuservers[0].timeout: \"-5s\" is negative (expected a value like 30s, 5m or 1h30m)"]),
-            ("server: {collectionInterval: 5m, collectionTimeout: 10m}\n", &["server.collectionTimeout: must not exceed server.collectionInterval (a sweep must end before the next one starts)"]),
-            ("server: {cacheTTL: soon}\n", &["server.cacheTTL: \"soon\" is not a duration (expected a value like 30s, 5m or 1h30m)"]),
-            ("reload: {debounce: 30s}\n", &["reload.debounce: \"30s\" is too long (at most 10s)"]),
-            ("reload: {debounce: 0}\n", &["reload.debounce: 0 must be greater than zero"]),
-            ("reload: {pollInterval: 500ms}\n", &["reload.pollInterval: \"500ms\" is too short (at least 1s, or 0 to disable)"]),
-            ("reload: {pollIntervall: 1m}\n", &["reload.pollIntervall: unknown key (did you mean `pollInterval`?)"]),
-            // Server keys.
-            ("server: {uri: metrics}\n", &["server.uri: \"metrics\" must start with /"]),
-            ("server: {uri: /health}\n", &["server.uri: \"/health\" is reserved for the exporter's own pages (/, /health, /-/...); use a path like /metrics"]),
-            ("server: {uri: /-/metrics}\n", &["server.uri: \"/-/metrics\" is reserved for the exporter's own pages (/, /health, /-/...); use a path like /metrics"]),
-            ("server: {logLevel: verbose}\n", &["server.logLevel: \"verbose\" is not a log level (expected error, warn, info, debug or trace)"]),
-        ];
-    let mut failures = Vec::new();
-    for (yaml, want) in cases {
-        // Problems outside the site list get a valid site so that they stand alone.
-        let whole_file = want.iter().any(|w| {
-            w.starts_with("invalid YAML")
-                || w.starts_with("config is empty")
-                || w.starts_with("expected a mapping of sections")
-        });
-        let yaml = if whole_file || yaml.contains("nbuserver") {
-            yaml.to_string()
-        } else {
-            format!("{yaml}{SITE}")
-        };
-        failures.extend(check(&yaml, want));
-    }
-    assert!(cases.len() >= 35);
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-/// Problems no other table reaches (found by measuring coverage), each with its text.
-#[test]
-fn less_common_problems() {
-    let fx = Fixture::new();
-    std::fs::write(fx.file("latin1.key"), b"caf\xe9\n").expect("write key");
-    set_mode(&fx.file("latin1.key"), 0o600);
-    let cases: &[(&str, &[&str])] = &[
-            ("server: {host: \" \"}\n", &["server.host: is empty (use 0.0.0.0 to listen on every address)"]),
-            ("server: {host: \"a b\"}\n", &["server.host: \"a b\" must not contain whitespace"]),
-            (
-                "nbuservers: [{site: paris, host: \"https://nbu\", apiKey: k}]\n",
-                &["nbuservers[0].host: \"https://nbu\" is not a host name or address (no scheme, path or whitespace: they go in scheme and uri)"],
-            ),
-            (
-                "nbuservers: [{site: \"paris 1\", host: nbu, apiKey: k}]\n",
-                &["nbuservers[0].site: \"paris 1\" is not a valid site name (1-64 characters from A-Z a-z 0-9 . _ : -)"],
-            ),
-            (
-                "nbuserver: {host: \"nbu%1\", apiKey: k}\n",
-                &["nbuserver.host: \"nbu%1\" cannot be the site name (1-64 characters from A-Z a-z 0-9 . _ : -); set nbuserver.site"],
-            ),
-            ("nbuserver: {apiKey: k}\n", &["nbuserver.host: is required"]),
-            (
-                "nbuservers: [{site: paris, host: nbu, uri: \"/\", apiKey: k}]\n",
-                &["nbuservers[0].uri: \"/\" is not a base path (expected a path like /netbackup)"],
-            ),
-            (
-                "nbuservers: [{site: paris, host: nbu, apiVersion: \"9.0\", apiKey: k}]\n",
-                &["nbuservers[0].apiVersion: \"9.0\" is not supported (expected 14.0, 13.0, 12.0 or 10.0, or leave it empty to detect)"],
-            ),
-            ("nbuservers: [{site: paris, host: nbu, apiKeyFile: \" \"}]\n", &["nbuservers[0].apiKeyFile: is empty"]),
-            (
-                "nbuservers: [{site: paris, host: nbu, apiKeyFile: latin1.key}]\n",
-                &["nbuservers[0].apiKeyFile: {dir}/latin1.key is not UTF-8 text"],
-            ),
-            ("server: {port: 18446744073709551615}\n", &["server.port: 18446744073709551615 is out of range 0-65535"]),
-            ("true: 1\n", &["true: unknown key"]),
-            (
-                "nbuservers: [{site: paris, host: nbu, apiKey: 12345, port: \"\"}]\n",
-                &["nbuservers[0].port: is empty (expected a port number)"],
-            ),
-            ("server: {uri: \"/a b\"}\n", &["server.uri: \"/a b\" must be a plain path (no whitespace, ? or #)"]),
-            (
-                "collectors: {perClient: {allowlist: [a, ~]}}\n",
-                &["collectors.perClient.allowlist[1]: expected a string, got null"],
-            ),
-        ];
-    let mut failures = Vec::new();
-    for (yaml, want) in cases {
-        let yaml = if yaml.contains("nbuserver") {
-            yaml.to_string()
-        } else {
-            format!("{yaml}{SITE}")
-        };
-        let got: Vec<String> = match fx.load(&yaml) {
-            Ok(_) => vec!["valid".to_owned()],
-            Err(e) => e
-                .problems
-                .iter()
-                .map(|p| p.to_string().replace(&fx.dir(), "{dir}"))
-                .collect(),
-        };
-        if got != *want {
-            failures.push(format!("{yaml}\n  got:  {got:#?}\n  want: {want:#?}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn summary_counts_several_warnings() {
-    let fx = Fixture::new();
-    let yaml = "server: {cacheTTL: 5m}\nnbuservers: [{site: paris, host: h, apiKey: k, domain: d}]\n";
-    let line = super::super::summary(&load_ok(&fx, yaml));
-    assert!(line.ends_with(", 2 warnings"), "{line}");
-}
-
-#[test]
-fn file_data_debug_shows_only_the_length() {
-    let data = FileData {
-        bytes: SENTINEL.as_bytes().to_vec(),
-        mode: Some(0o600),
-    };
-    assert_eq!(
-        format!("{data:?}"),
-        "FileData { bytes: <15 bytes>, mode: Some(384) }"
-    );
-}
-
-#[test]
-fn a_config_path_without_a_directory_resolves_against_the_current_one() {
-    let yaml = "nbuservers: [{site: paris, host: nbu, apiKeyFile: no-such.key}]\n";
-    let e = load_from_bytes(Path::new("config.yaml"), yaml.as_bytes(), &test_env).expect_err("no key file");
-    assert_eq!(e.problems.len(), 1);
-    assert!(
-        e.problems[0]
-            .to_string()
-            .starts_with("nbuservers[0].apiKeyFile: cannot read ./no-such.key: "),
-        "{e}"
-    );
+    let c = load_ok(&fx, &yaml).config;
+    assert_eq!(c.server.collection_timeout, secs(30));
+    assert_eq!(c.server.log_name, None);
+    assert_eq!(c.server.log_level, LevelFilter::Debug);
+    assert_eq!(c.reload.poll_interval, None);
 }
 
 #[test]
@@ -465,153 +222,6 @@ opentelemetry:
 }
 
 #[test]
-fn multi_site_with_variables_everywhere() {
-    let fx = Fixture::new();
-    let yaml = r#"
-server:
-  port: "${NBU_PORT}"
-nbuservers:
-  - site: paris
-    host: "${PARIS_HOST}"
-    apiKey: "${PARIS_KEY}"
-    insecureSkipVerify: "${SKIP}"
-  - site: london
-    host: "${LONDON_HOST}"
-    port: "${NBU_PORT}"
-    apiKey: "${LONDON_KEY}"
-    uri: "netbackup/"
-    apiVersion: 12.0
-    scheme: "${EMPTY}http"
-"#;
-    let loaded = load_ok(&fx, yaml);
-    assert_eq!(loaded.warnings, Vec::<String>::new());
-    let c = &loaded.config;
-    assert_eq!(c.server.port, 1556);
-    let urls: Vec<String> = c.sites.iter().map(|s| s.base_url()).collect();
-    assert_eq!(
-        urls,
-        [
-            "https://paris.example.com:1556/netbackup",
-            "http://london.example.com:1556/netbackup"
-        ]
-    );
-    assert!(c.sites.iter().all(|s| s.api_key.expose() == SENTINEL));
-    assert!(c.sites[0].insecure_skip_verify);
-    assert_eq!(c.sites[1].api_version, Some(ApiVersion::V12_0));
-}
-
-#[test]
-fn defaults() {
-    let fx = Fixture::new();
-    let loaded = load_ok(&fx, SITE);
-    let want = Config {
-        server: ServerConfig {
-            host: "0.0.0.0".into(),
-            port: 2112,
-            uri: "/metrics".into(),
-            scraping_interval: secs(3600),
-            collection_interval: secs(300),
-            collection_timeout: secs(120),
-            log_name: None,
-            log_level: LevelFilter::Info,
-            enable_lifecycle: false,
-        },
-        reload: ReloadSettings {
-            debounce: Duration::from_millis(200),
-            poll_interval: Some(secs(30)),
-        },
-        sites: vec![SiteConfig {
-            name: "paris".into(),
-            scheme: Scheme::Https,
-            host: "nbu.example.com".into(),
-            port: 1556,
-            uri: "/netbackup".into(),
-            api_key: Secret::new(SENTINEL),
-            api_key_file: None,
-            api_version: None,
-            insecure_skip_verify: false,
-            ca_file: None,
-            ca_pem: None,
-            timeout: secs(30),
-        }],
-    };
-    assert_eq!(loaded.config, want);
-    assert!(loaded.warnings.is_empty());
-
-    // A short collection interval bounds the default timeout; 0 disables polling.
-    let yaml = format!(
-            "server: {{collectionInterval: 30s, logName: stdout, logLevel: DEBUG}}\nreload: {{pollInterval: 0}}\n{SITE}"
-        );
-    let c = load_ok(&fx, &yaml).config;
-    assert_eq!(c.server.collection_timeout, secs(30));
-    assert_eq!(c.server.log_name, None);
-    assert_eq!(c.server.log_level, LevelFilter::Debug);
-    assert_eq!(c.reload.poll_interval, None);
-}
-
-#[test]
-fn relative_files_resolve_against_the_config_dir() {
-    let fx = Fixture::new();
-    let yaml = "server: {logName: logs/x.log}\nnbuservers:\n- {site: paris, host: nbu, apiKeyFile: key.txt, caFile: ca.pem}\n- {site: london, host: nbu, apiKeyFile: \"{dir}/key.txt\"}\n";
-    let c = load_ok(&fx, yaml).config;
-    assert_eq!(c.server.log_name, Some(fx.file("logs/x.log")));
-    assert_eq!(c.sites[0].api_key_file, Some(fx.file("key.txt")));
-    assert_eq!(c.sites[0].api_key.expose(), SENTINEL);
-    assert_eq!(c.sites[0].ca_file, Some(fx.file("ca.pem")));
-    assert!(c.sites[0]
-        .ca_pem
-        .as_deref()
-        .is_some_and(|p| p.starts_with(b"-----BEGIN")));
-    assert_eq!(c.sites[1].api_key_file, Some(fx.file("key.txt")));
-}
-
-#[test]
-fn legacy_block_is_ignored_when_the_list_is_set() {
-    let fx = Fixture::new();
-    let yaml = format!("nbuserver: {{host: old, apiKey: x}}\n{SITE}");
-    let loaded = load_ok(&fx, &yaml);
-    assert_eq!(
-        loaded.warnings,
-        ["nbuserver: ignored because nbuservers is set; remove it"]
-    );
-    assert_eq!(loaded.config.sites[0].name, "paris");
-}
-
-#[cfg(unix)]
-#[test]
-fn readable_secrets_are_warned_about() {
-    use super::super::load;
-    let fx = Fixture::new();
-    let config = fx.file("config.yaml");
-    let dir = fx.dir();
-
-    fx.write("config.yaml", SITE, 0o644);
-    let loaded = load(&config, &test_env).expect("loads");
-    assert_eq!(
-            loaded.warnings,
-            [format!(
-                "{dir}/config.yaml is readable by other users (mode 0644) and holds an API key; chmod o-r it (0640 with the service's group, or 0600)"
-            )]
-        );
-
-    fx.write("config.yaml", SITE, 0o600);
-    assert!(load(&config, &test_env).expect("loads").warnings.is_empty());
-
-    let by_reference = "nbuservers: [{site: paris, host: nbu, apiKey: \"${NBU_KEY}\"}]\n";
-    fx.write("config.yaml", by_reference, 0o644);
-    assert!(load(&config, &test_env).expect("loads").warnings.is_empty());
-
-    let open_key_file = "nbuservers: [{site: paris, host: nbu, apiKeyFile: open.key}]\n";
-    fx.write("config.yaml", open_key_file, 0o644);
-    assert_eq!(
-            load(&config, &test_env).expect("loads").warnings,
-            [format!(
-                "nbuservers[0].apiKeyFile: {dir}/open.key is readable by other users (mode 0644); chmod o-r it (0640 with the service's group, or 0600)"
-            )]
-        );
-}
-
-#[test]
 fn the_sentinel_key_never_shows() {
     let fx = Fixture::new();
     let bad = [
@@ -646,6 +256,40 @@ fn the_sentinel_key_never_shows() {
         );
         assert!(!shown.contains(SENTINEL), "{yaml}\n{shown}");
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn readable_secrets_are_warned_about() {
+    use super::super::load;
+    let fx = Fixture::new();
+    let config = fx.file("config.yaml");
+    let dir = fx.dir();
+
+    fx.write("config.yaml", SITE, 0o644);
+    let loaded = load(&config, &test_env).expect("loads");
+    assert_eq!(
+            loaded.warnings,
+            [format!(
+                "{dir}/config.yaml is readable by other users (mode 0644) and holds an API key; chmod o-r it (0640 with the service's group, or 0600)"
+            )]
+        );
+
+    fx.write("config.yaml", SITE, 0o600);
+    assert!(load(&config, &test_env).expect("loads").warnings.is_empty());
+
+    let by_reference = "nbuservers: [{site: paris, host: nbu, apiKey: \"${NBU_KEY}\"}]\n";
+    fx.write("config.yaml", by_reference, 0o644);
+    assert!(load(&config, &test_env).expect("loads").warnings.is_empty());
+
+    let open_key_file = "nbuservers: [{site: paris, host: nbu, apiKeyFile: open.key}]\n";
+    fx.write("config.yaml", open_key_file, 0o644);
+    assert_eq!(
+            load(&config, &test_env).expect("loads").warnings,
+            [format!(
+                "nbuservers[0].apiKeyFile: {dir}/open.key is readable by other users (mode 0644); chmod o-r it (0640 with the service's group, or 0600)"
+            )]
+        );
 }
 
 #[test]
@@ -705,6 +349,14 @@ fn load_error_and_summary_text() {
 }
 
 #[test]
+fn summary_counts_several_warnings() {
+    let fx = Fixture::new();
+    let yaml = "server: {cacheTTL: 5m}\nnbuservers: [{site: paris, host: h, apiKey: k, domain: d}]\n";
+    let line = super::super::summary(&load_ok(&fx, yaml));
+    assert!(line.ends_with(", 2 warnings"), "{line}");
+}
+
+#[test]
 fn the_example_config_loads() {
     let fx = Fixture::new();
     let example = include_str!("../../../config.example.yaml").replace(
@@ -716,6 +368,31 @@ fn the_example_config_loads() {
     assert_eq!(names, ["paris", "london"]);
     assert!(loaded.config.sites.iter().all(|s| s.api_key.expose() == SENTINEL));
     assert_eq!(loaded.warnings, Vec::<String>::new());
+}
+
+#[test]
+fn a_config_path_without_a_directory_resolves_against_the_current_one() {
+    let yaml = "nbuservers: [{site: paris, host: nbu, apiKeyFile: no-such.key}]\n";
+    let e = load_from_bytes(Path::new("config.yaml"), yaml.as_bytes(), &test_env).expect_err("no key file");
+    assert_eq!(e.problems.len(), 1);
+    assert!(
+        e.problems[0]
+            .to_string()
+            .starts_with("nbuservers[0].apiKeyFile: cannot read ./no-such.key: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn file_data_debug_shows_only_the_length() {
+    let data = FileData {
+        bytes: SENTINEL.as_bytes().to_vec(),
+        mode: Some(0o600),
+    };
+    assert_eq!(
+        format!("{data:?}"),
+        "FileData { bytes: <15 bytes>, mode: Some(384) }"
+    );
 }
 
 #[test]
