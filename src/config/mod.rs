@@ -1,6 +1,6 @@
 //! Configuration: loading a YAML file into the checked [`Config`] the daemon runs on.
 //!
-//! The pipeline, one file per step: bytes -> [`raw`] (YAML syntax and the schema's shape)
+//! The pipeline, one module per step: bytes -> [`raw`] (YAML syntax and the schema's shape)
 //! -> [`validate`] (`${VAR}` expansion, types, ranges, defaults, key files) -> [`Config`];
 //! [`diff`] compares two configs by key name. This module is the only one doing I/O: it
 //! reads the config and the files it names, hashes them, and checks file modes.
