@@ -10,12 +10,6 @@ use crate::support::modgraph::Graph;
 /// Cycles being removed on other branches, as file chains (`[a, b, a]`); their edges are
 /// ignored. The merge empties this list: a cycle in the merged tree must fail.
 const KNOWN_CYCLES: &[&[&str]] = &[
-    &[
-        "src/config/env.rs",
-        "src/config/mod.rs",
-        "src/config/validate.rs",
-        "src/config/env.rs",
-    ],
     &["src/daemon.rs", "src/reload/worker.rs", "src/daemon.rs"],
     &["src/nbu/client.rs", "src/nbu/jobs.rs", "src/nbu/client.rs"],
     &["src/sim/faults.rs", "src/sim/server.rs", "src/sim/faults.rs"],
