@@ -20,7 +20,7 @@ use super::model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, SiteCon
 use super::raw::{Field, InertKind, InertSetting, Leaf, RawConfig, RawReload, RawServer};
 use super::raw::{RawSite, Section};
 use super::{EnvLookup, Problem};
-use crate::nbu::ApiVersion;
+use crate::api_version::ApiVersion;
 use crate::timefmt::parse_go_duration;
 
 /// A file's content and, on Unix, its permission bits.

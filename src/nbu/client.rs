@@ -17,7 +17,7 @@ use ureq::Agent;
 use super::error::NbuError;
 use super::http::{self as h, Failure, Retry};
 use super::jobs::decode_jobs_page;
-use super::version::ApiVersion;
+use crate::api_version::ApiVersion;
 use crate::config::{Secret, SiteConfig};
 
 const USER_AGENT: &str = concat!("nbu-exporter/", env!("CARGO_PKG_VERSION"));

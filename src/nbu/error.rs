@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::version::ApiVersion;
+use crate::api_version::ApiVersion;
 
 /// Everything that can go wrong talking to one NetBackup primary server.
 ///

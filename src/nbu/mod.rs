@@ -17,11 +17,10 @@ mod proptests;
 pub mod storage;
 #[cfg(test)]
 mod stub;
-pub mod version;
 
+pub use crate::api_version::ApiVersion;
 pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome, PROBE_ENDPOINT};
 pub use error::NbuError;
 pub use jobs::{decode_jobs_page, JobsPage, JOBS_ENDPOINT};
 pub use model::{Job, StorageUnit};
 pub use storage::{decode_storage_page, StoragePage, STORAGE_ENDPOINT};
-pub use version::ApiVersion;

@@ -58,6 +58,31 @@ fn src_has_no_module_cycles() {
     );
 }
 
+/// The layers' direction: `nbu` builds its client from `config` types, so `config` (and
+/// with it `check-config` and validation) must never reach into the NetBackup client.
+#[test]
+fn config_never_depends_on_nbu() {
+    let graph = Graph::build("src/lib.rs", &read_project);
+    let mut upward = Vec::new();
+    for (from, to) in graph
+        .edges
+        .iter()
+        .filter(|(from, _)| from.starts_with("src/config/"))
+    {
+        for (file, why) in to.iter().filter(|(file, _)| file.starts_with("src/nbu/")) {
+            upward.push(format!("{from}:{why} ({file})"));
+        }
+        for file in graph.via[from].iter().filter(|file| file.starts_with("src/nbu/")) {
+            upward.push(format!("{from} names an item through {file}"));
+        }
+    }
+    assert!(upward.is_empty(), "config depends on nbu: {upward:#?}");
+    assert!(
+        graph.edges["src/nbu/client.rs"].contains_key("src/config/model.rs"),
+        "expected nbu::client to build from config::SiteConfig"
+    );
+}
+
 // The checker on synthetic trees.
 
 fn build(files: &[(&str, &str)]) -> Graph {
@@ -175,6 +200,8 @@ fn checker_does_not_count_a_parent_reexport_of_its_children() {
     assert_eq!(deps(&graph, "src/nbu/mod.rs"), Vec::<String>::new());
     assert_eq!(deps(&graph, "src/nbu/jobs.rs"), ["src/nbu/client.rs"]);
     assert_eq!(deps(&graph, "src/user.rs"), ["src/nbu/client.rs"]);
+    assert_eq!(graph.via["src/user.rs"], ["src/nbu/mod.rs".to_string()].into());
+    assert!(graph.via["src/nbu/client.rs"].is_empty());
 
     // A parent that *uses* its child (not `pub use`) while the child uses the parent is one.
     let mut cyclic = tree;

@@ -25,6 +25,9 @@ pub struct Graph {
     /// File -> file it depends on -> the first place that shows it (`LINE: PATH`, e.g.
     /// `15: crate::cli::parse_timeout`).
     pub edges: BTreeMap<String, BTreeMap<String, String>>,
+    /// File -> files whose re-exports its paths pass through on the way to a definition
+    /// (not dependencies at file level, but they say which modules a file names).
+    pub via: BTreeMap<String, BTreeSet<String>>,
     /// Files declared by `mod` but not found, and other oddities worth failing on.
     pub problems: Vec<String>,
 }
@@ -66,14 +69,17 @@ impl Graph {
         tree.bind();
         let mut graph = Graph {
             edges: BTreeMap::new(),
+            via: BTreeMap::new(),
             problems,
         };
         for (file, facts) in &tree.files {
             let edges = graph.edges.entry(file.clone()).or_default();
+            let via = graph.via.entry(file.clone()).or_default();
             for reference in &facts.references {
                 let Some(target) = tree.resolve(&reference.from_module, &reference.segments) else {
                     continue;
                 };
+                via.extend(target.through.iter().filter(|f| *f != file).cloned());
                 if reference.is_pub_use && is_within(&target.module, &reference.from_module) {
                     continue; // a module re-exporting its own descendants
                 }
@@ -175,6 +181,8 @@ fn child_dir(file: &str, root: &str, inline_path: &[String]) -> String {
 struct Target {
     module: Vec<String>,
     file: String,
+    /// Files of the modules whose re-exports led here.
+    through: Vec<String>,
 }
 
 /// Every module of the crate (inline ones too) and what it binds by `use`.
@@ -264,7 +272,10 @@ impl ModuleTree {
                 if let Some(bound) = self.bindings.get(&module).and_then(|b| b.get(item)) {
                     let followed = [bound.clone(), rest[1..].to_vec()].concat();
                     if followed != path {
-                        if let Some(target) = self.resolve_absolute(followed, depth + 1) {
+                        if let Some(mut target) = self.resolve_absolute(followed, depth + 1) {
+                            if let Some(file) = self.modules.get(&module) {
+                                target.through.push(file.clone());
+                            }
                             return Some(target);
                         }
                     }
@@ -272,7 +283,11 @@ impl ModuleTree {
             }
         }
         let file = self.modules.get(&module)?.clone();
-        Some(Target { module, file })
+        Some(Target {
+            module,
+            file,
+            through: Vec::new(),
+        })
     }
 }
 
