@@ -7,6 +7,7 @@
 
 pub mod client;
 mod decode;
+pub mod detect;
 pub mod error;
 mod http;
 pub mod jobs;
@@ -19,7 +20,8 @@ pub mod storage;
 mod stub;
 
 pub use crate::api_version::ApiVersion;
-pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome, PROBE_ENDPOINT};
+pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome};
+pub use detect::PROBE_ENDPOINT;
 pub use error::NbuError;
 pub use jobs::{decode_jobs_page, JobsPage, JOBS_ENDPOINT};
 pub use model::{Job, StorageUnit};
