@@ -15,7 +15,7 @@ use ureq::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use ureq::http::HeaderValue;
 use ureq::Agent;
 
-use super::error::NbuError;
+use super::error::{NbuError, SetupError};
 use super::http::{self as h, Failure, Retry};
 use crate::api_version::ApiVersion;
 use crate::config::{Secret, SiteConfig};
@@ -131,21 +131,28 @@ impl Client {
         site: &SiteConfig,
         options: ClientOptions,
         observer: Option<RequestObserver>,
-    ) -> Result<Client, NbuError> {
-        let setup = |detail: String| NbuError::Setup {
-            site: site.name.clone(),
-            detail,
-        };
+    ) -> Result<Client, SetupError> {
+        let name = || site.name.clone();
         let base_url = site.base_url();
         match base_url.parse::<ureq::http::Uri>() {
             Ok(uri) if uri.scheme().is_some() && uri.authority().is_some() => {}
-            _ => return Err(setup(format!("invalid NetBackup base URL {base_url:?}"))),
+            _ => {
+                return Err(SetupError::BaseUrl {
+                    site: name(),
+                    url: base_url,
+                })
+            }
         }
         let mut api_key = HeaderValue::from_str(site.api_key.expose())
-            .map_err(|_| setup("apiKey holds characters that cannot be sent in an HTTP header".into()))?;
+            .map_err(|_| SetupError::ApiKeyNotHeaderSafe { site: name() })?;
         api_key.set_sensitive(true);
 
-        let tls = h::tls_config(site.ca_pem.as_deref(), site.insecure_skip_verify).map_err(setup)?;
+        let tls = h::tls_config(site.ca_pem.as_deref(), site.insecure_skip_verify).map_err(|problem| {
+            SetupError::CaFile {
+                site: name(),
+                problem,
+            }
+        })?;
         if site.insecure_skip_verify {
             log::warn!(
                 "tls verification disabled site={} insecureSkipVerify=true: the NetBackup server's \
@@ -414,6 +421,7 @@ impl NbuError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nbu::error::CaFileProblem;
     use crate::nbu::stub::{
         codes, deadline_in, fast_options, recording_observer, site, Reply, Seen, Stub, TEST_CA_PEM,
     };
@@ -671,34 +679,40 @@ mod tests {
 
     #[test]
     fn setup_checks_the_ca_file_and_the_key() {
+        let build = |config: &SiteConfig| Client::new(config, ClientOptions::default(), None);
         let mut config = site(1556, KEY);
         config.scheme = crate::config::Scheme::Https;
         config.ca_pem = Some(TEST_CA_PEM.as_bytes().to_vec());
-        assert!(Client::new(&config, ClientOptions::default(), None).is_ok());
+        assert!(build(&config).is_ok());
 
         config.ca_pem = Some(b"no certificate here\n".to_vec());
-        let err = Client::new(&config, ClientOptions::default(), None).unwrap_err();
+        let err = build(&config).unwrap_err();
+        assert_eq!(
+            err,
+            SetupError::CaFile {
+                site: "paris".into(),
+                problem: CaFileProblem::NoCertificate
+            }
+        );
         assert_eq!(err.to_string(), "site paris: caFile holds no PEM certificate");
 
         config.ca_pem = None;
         config.insecure_skip_verify = true;
-        assert!(Client::new(&config, ClientOptions::default(), None).is_ok());
+        assert!(build(&config).is_ok());
 
         let mut config = site(1556, "bad\nkey SENTINEL-KEY-3f9a1c");
-        let err = Client::new(&config, ClientOptions::default(), None).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "site paris: apiKey holds characters that cannot be sent in an HTTP header"
-        );
-        assert_no_key(&err);
+        let err = build(&config).unwrap_err();
+        assert_eq!(err, SetupError::ApiKeyNotHeaderSafe { site: "paris".into() });
+        assert!(!err.to_string().contains(KEY), "{err}");
+        assert!(!format!("{err:?}").contains(KEY), "{err:?}");
 
         config.api_key = crate::config::Secret::new(KEY);
         config.host = "bad host".into();
-        let err = Client::new(&config, ClientOptions::default(), None).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("site paris: invalid NetBackup base URL"),
-            "{err}"
+        let err = build(&config).unwrap_err();
+        assert!(matches!(err, SetupError::BaseUrl { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "site paris: invalid NetBackup base URL \"http://bad host:1556/netbackup\""
         );
     }
 }

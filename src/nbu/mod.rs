@@ -22,7 +22,7 @@ mod stub;
 pub use crate::api_version::ApiVersion;
 pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome};
 pub use detect::PROBE_ENDPOINT;
-pub use error::NbuError;
+pub use error::{CaFileProblem, NbuError, SetupError};
 pub use jobs::{decode_jobs_page, JobsPage, JOBS_ENDPOINT};
 pub use model::{Job, StorageUnit};
 pub use storage::{decode_storage_page, StoragePage, STORAGE_ENDPOINT};
