@@ -13,9 +13,10 @@
 //! declared by a test-only `mod`.
 //!
 //! Limits, on purpose: paths written from a child module's name without `use` (`raw::parse`
-//! in `config/mod.rs`) and paths inside macro bodies or string attributes are not read; an
-//! item re-exported through a glob is attributed to the globbing module. It knows nothing
-//! of this project; tests feed it synthetic trees.
+//! in `config/mod.rs`) and paths inside string literals (`#[serde(with = "..")]`) are not
+//! read; an item re-exported through a glob is attributed to the globbing module; a parent
+//! that both re-exports a child's item and uses it shows no edge to that child. It knows
+//! nothing of this project; tests feed it synthetic trees.
 
 use std::collections::{BTreeMap, BTreeSet};
 
