@@ -8,7 +8,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
@@ -17,7 +16,7 @@ use crate::daemon::{Daemon, DaemonOptions};
 use crate::notify::Notifier;
 use crate::reload::signals::Registered;
 use crate::sim::{DataSpec, SimData, SimOptions, SimServer};
-use crate::timefmt::{now_millis, parse_go_duration};
+use crate::timefmt::now_millis;
 
 /// Prometheus exporter for Veritas NetBackup, with configuration hot reload.
 #[derive(Parser, Debug)]
@@ -284,28 +283,4 @@ fn simulate(
     }
     server.shutdown();
     ExitCode::SUCCESS
-}
-
-/// Parses `--timeout` for the reload client.
-pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
-    parse_go_duration(text).and_then(|d| {
-        if d.is_zero() {
-            Err("timeout must be > 0".into())
-        } else {
-            Ok(d)
-        }
-    })
-}
-
-/// A deadline-bounded wait used by the reload client.
-pub(crate) fn until<T>(deadline: Instant, step: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    loop {
-        if let Some(v) = probe() {
-            return Some(v);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(step);
-    }
 }

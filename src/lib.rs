@@ -15,6 +15,7 @@
 //! pollers and snapshots, `metrics` the text output, `reload` the triggers and the worker,
 //! `http` the listener, `daemon` the thread topology, `sim` the simulated NetBackup.
 
+pub mod api_version;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -5,7 +5,8 @@
 //! It must not know which keys exist or which values are secret, and it never reads the
 //! process environment itself: the caller passes the lookup.
 
-use super::EnvLookup;
+/// How `${VAR}` references are looked up; tests pass a closure over a map.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Expands every `${NAME}` in `text`. On failure returns the names of the unset variables,
 /// each once, in the order they first appear.

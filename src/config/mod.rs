@@ -10,6 +10,7 @@
 pub mod diff;
 mod env;
 pub mod model;
+mod problem;
 #[cfg(test)]
 mod proptests;
 mod raw;
@@ -18,13 +19,14 @@ mod validate;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 pub use diff::{diff, Change, ChangeKind, ChangeSet};
+pub use env::EnvLookup;
 pub use model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, SiteAddress, SiteConfig};
+pub use problem::{LoadError, Problem};
 
 use validate::FileData;
 
@@ -51,57 +53,6 @@ impl Loaded {
         hex
     }
 }
-
-/// One thing wrong with a config, at a key path such as `nbuservers[1].port`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// Empty for problems with the file as a whole (syntax, empty file).
-    pub key: String,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem {
-            key: key.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.key, self.message)
-        }
-    }
-}
-
-/// Every problem found in one config file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoadError {
-    pub path: PathBuf,
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, problem) in self.problems.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{}: {problem}", self.path.display())?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for LoadError {}
-
-/// How `${VAR}` references are looked up; tests pass a closure over a map.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The process environment, for production.
 pub fn process_env(name: &str) -> Option<String> {

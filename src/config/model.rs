@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::nbu::ApiVersion;
+use crate::api_version::ApiVersion;
 
 /// A whole, valid configuration.
 #[derive(Clone, Debug, PartialEq)]

@@ -2,9 +2,10 @@
 //! header, API version detection, timeouts bounded by the sweep deadline, retries with
 //! backoff, response size and type checks, and a report of every request to an observer.
 //!
-//! Resources (`nbu::jobs`, `nbu::storage`) add their `fetch_*` methods on `Client` and
-//! decode their own pages. This file must not know resource fields, Prometheus, snapshots
-//! or the config file format; it never logs or returns the API key.
+//! Resources (`nbu::jobs`, `nbu::storage`) and version detection (`nbu::detect`) add their
+//! methods on `Client` in their own files, which import this one and never the reverse.
+//! This file must not know resources, Prometheus, snapshots or the config file format; it
+//! never logs or returns the API key.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,17 +15,13 @@ use ureq::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use ureq::http::HeaderValue;
 use ureq::Agent;
 
-use super::error::NbuError;
+use super::error::{NbuError, SetupError};
 use super::http::{self as h, Failure, Retry};
-use super::jobs::decode_jobs_page;
-use super::version::ApiVersion;
+use crate::api_version::ApiVersion;
 use crate::config::{Secret, SiteConfig};
 
 const USER_AGENT: &str = concat!("nbu-exporter/", env!("CARGO_PKG_VERSION"));
 const CLIENT_ID: &str = "nbu-exporter";
-
-/// The request label of version detection probes.
-pub const PROBE_ENDPOINT: &str = "version-probe";
 
 /// How much of an error body is read to find its `errorMessage`.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -98,7 +95,7 @@ pub struct Client {
     api_key: HeaderValue,
     /// Kept only to scrub the key from error texts should a server echo it.
     secret: Secret,
-    configured_version: Option<ApiVersion>,
+    pub(super) configured_version: Option<ApiVersion>,
     timeout: Duration,
     agent: Agent,
     pub(super) options: ClientOptions,
@@ -134,21 +131,28 @@ impl Client {
         site: &SiteConfig,
         options: ClientOptions,
         observer: Option<RequestObserver>,
-    ) -> Result<Client, NbuError> {
-        let setup = |detail: String| NbuError::Setup {
-            site: site.name.clone(),
-            detail,
-        };
+    ) -> Result<Client, SetupError> {
+        let name = || site.name.clone();
         let base_url = site.base_url();
         match base_url.parse::<ureq::http::Uri>() {
             Ok(uri) if uri.scheme().is_some() && uri.authority().is_some() => {}
-            _ => return Err(setup(format!("invalid NetBackup base URL {base_url:?}"))),
+            _ => {
+                return Err(SetupError::BaseUrl {
+                    site: name(),
+                    url: base_url,
+                })
+            }
         }
         let mut api_key = HeaderValue::from_str(site.api_key.expose())
-            .map_err(|_| setup("apiKey holds characters that cannot be sent in an HTTP header".into()))?;
+            .map_err(|_| SetupError::ApiKeyNotHeaderSafe { site: name() })?;
         api_key.set_sensitive(true);
 
-        let tls = h::tls_config(site.ca_pem.as_deref(), site.insecure_skip_verify).map_err(setup)?;
+        let tls = h::tls_config(site.ca_pem.as_deref(), site.insecure_skip_verify).map_err(|problem| {
+            SetupError::CaFile {
+                site: name(),
+                problem,
+            }
+        })?;
         if site.insecure_skip_verify {
             log::warn!(
                 "tls verification disabled site={} insecureSkipVerify=true: the NetBackup server's \
@@ -181,42 +185,6 @@ impl Client {
     /// The site name (the `site` label).
     pub fn site(&self) -> &str {
         &self.site
-    }
-
-    /// The configured API version, or the detected one when none is configured.
-    pub fn resolve_version(&self, deadline: Instant) -> Result<ApiVersion, NbuError> {
-        match self.configured_version {
-            Some(version) => Ok(version),
-            None => self.detect_version(deadline),
-        }
-    }
-
-    /// Probes `GET /admin/jobs?page[limit]=1` with each version of
-    /// `ApiVersion::DETECTION_ORDER`, newest first: 406 tries the next version, 2xx with a
-    /// jobs body wins, 401/403 stops at once, anything else (after retries) is the error.
-    pub fn detect_version(&self, deadline: Instant) -> Result<ApiVersion, NbuError> {
-        for version in ApiVersion::DETECTION_ORDER {
-            let get = Get {
-                endpoint: PROBE_ENDPOINT,
-                path: "/admin/jobs",
-                query: &[("page[limit]", "1")],
-                version,
-            };
-            match self.get(&get, deadline) {
-                Ok(body) => {
-                    decode_jobs_page(&body).map_err(|e| self.decode_error(&get, e, &body))?;
-                    log::debug!("api version detected site={} version={version}", self.site);
-                    return Ok(version);
-                }
-                Err(NbuError::NotAcceptable { .. }) => {
-                    log::debug!("api version refused site={} version={version}", self.site);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(NbuError::NoSupportedVersion {
-            tried: ApiVersion::DETECTION_ORDER.to_vec(),
-        })
     }
 
     /// `scheme://host:port/base/path`, no query string: the URL shown in errors.
@@ -453,8 +421,9 @@ impl NbuError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nbu::error::CaFileProblem;
     use crate::nbu::stub::{
-        codes, deadline_in, fast_options, recording_observer, site, Recorded, Reply, Seen, Stub, TEST_CA_PEM,
+        codes, deadline_in, fast_options, recording_observer, site, Reply, Seen, Stub, TEST_CA_PEM,
     };
 
     const KEY: &str = "SENTINEL-KEY-3f9a1c";
@@ -468,8 +437,16 @@ mod tests {
         (client, seen)
     }
 
-    fn versions(requests: &[Recorded]) -> Vec<&str> {
-        requests.iter().map(Recorded::accept_version).collect()
+    /// The request version detection sends first (`GET /admin/jobs?page[limit]=1` with
+    /// version 14.0), as the transport under test.
+    fn probe(client: &Client, deadline: Instant) -> Result<Vec<u8>, NbuError> {
+        let get = Get {
+            endpoint: "version-probe",
+            path: "/admin/jobs",
+            query: &[("page[limit]", "1")],
+            version: ApiVersion::V14_0,
+        };
+        client.get(&get, deadline)
     }
 
     /// The key never shows in an error's `Display` or `Debug`.
@@ -490,7 +467,7 @@ mod tests {
         let stub = Stub::start(|_, _| Reply::json(200, ONE_JOB));
         let (client, seen) = client_for(&stub, fast_options());
         assert_eq!(client.site(), "paris");
-        assert_eq!(client.detect_version(deadline_in(5000)), Ok(ApiVersion::V14_0));
+        assert!(probe(&client, deadline_in(5000)).is_ok());
         let requests = stub.requests();
         assert_eq!(requests.len(), 1);
         let r = &requests[0];
@@ -521,82 +498,6 @@ mod tests {
     }
 
     #[test]
-    fn detection_moves_past_406_without_retrying() {
-        let stub = Stub::start(|r, _| match r.accept_version() {
-            "12.0" => Reply::json(200, ONE_JOB),
-            _ => Reply::status(406),
-        });
-        let (client, seen) = client_for(&stub, fast_options());
-        assert_eq!(client.resolve_version(deadline_in(5000)), Ok(ApiVersion::V12_0));
-        assert_eq!(versions(&stub.requests()), ["14.0", "13.0", "12.0"]);
-        assert_eq!(codes(&seen), ["406", "406", "200"]);
-    }
-
-    #[test]
-    fn detection_stops_at_once_on_401_and_403() {
-        for status in [401, 403] {
-            let stub = Stub::start(move |_, _| Reply::status(status));
-            let (client, _) = client_for(&stub, fast_options());
-            let err = client.detect_version(deadline_in(5000)).unwrap_err();
-            assert!(err.is_auth(), "{err}");
-            assert_eq!(versions(&stub.requests()), ["14.0"], "HTTP {status}");
-            assert_no_key(&err);
-        }
-        let stub = Stub::start(|_, _| Reply::status(401));
-        let (client, _) = client_for(&stub, fast_options());
-        assert_eq!(
-            client.detect_version(deadline_in(5000)).unwrap_err().to_string(),
-            "version-probe: authentication failed (HTTP 401): check apiKey"
-        );
-    }
-
-    #[test]
-    fn detection_reports_when_every_version_is_refused() {
-        let stub = Stub::start(|_, _| Reply::status(406));
-        let (client, _) = client_for(&stub, fast_options());
-        let err = client.detect_version(deadline_in(5000)).unwrap_err();
-        assert!(err.is_not_acceptable());
-        assert_eq!(
-            err,
-            NbuError::NoSupportedVersion {
-                tried: ApiVersion::DETECTION_ORDER.to_vec()
-            }
-        );
-        assert_eq!(versions(&stub.requests()), ["14.0", "13.0", "12.0", "10.0"]);
-    }
-
-    #[test]
-    fn detection_rejects_a_proxy_page_that_answers_200() {
-        let stub = Stub::start(|_, _| Reply::Respond {
-            status: 200,
-            headers: vec![("Content-Type".into(), "text/html".into())],
-            body: b"<html><body>Welcome to the corporate proxy</body></html>".to_vec(),
-        });
-        let (client, seen) = client_for(&stub, fast_options());
-        let err = client.detect_version(deadline_in(5000)).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "version-probe: cannot decode the response from http://127.0.0.1:{}/netbackup/admin/jobs: \
-                 expected JSON, got Content-Type \"text/html\"; body starts: \
-                 <html><body>Welcome to the corporate proxy</body></html>",
-                stub.port()
-            )
-        );
-        assert_eq!(codes(&seen), ["200"]);
-    }
-
-    #[test]
-    fn configured_version_needs_no_request() {
-        let stub = Stub::start(|_, _| Reply::status(500));
-        let mut config = site(stub.port(), KEY);
-        config.api_version = Some(ApiVersion::V10_0);
-        let client = Client::new(&config, fast_options(), None).unwrap();
-        assert_eq!(client.resolve_version(deadline_in(5000)), Ok(ApiVersion::V10_0));
-        assert!(stub.requests().is_empty());
-    }
-
-    #[test]
     fn retries_503_then_succeeds() {
         let stub = Stub::start(|_, n| {
             if n < 2 {
@@ -606,7 +507,7 @@ mod tests {
             }
         });
         let (client, seen) = client_for(&stub, fast_options());
-        assert_eq!(client.detect_version(deadline_in(5000)), Ok(ApiVersion::V14_0));
+        assert!(probe(&client, deadline_in(5000)).is_ok());
         assert_eq!(codes(&seen), ["503", "503", "200"]);
     }
 
@@ -619,7 +520,7 @@ mod tests {
             )
         });
         let (client, seen) = client_for(&stub, fast_options());
-        let err = client.detect_version(deadline_in(5000)).unwrap_err();
+        let err = probe(&client, deadline_in(5000)).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -643,7 +544,7 @@ mod tests {
             ..fast_options()
         };
         let (client, seen) = client_for(&stub, options);
-        assert_eq!(client.detect_version(deadline_in(10_000)), Ok(ApiVersion::V14_0));
+        assert!(probe(&client, deadline_in(10_000)).is_ok());
         assert_eq!(codes(&seen), ["429", "200"]);
         let requests = stub.requests();
         let gap = requests[1].at.duration_since(requests[0].at);
@@ -659,7 +560,7 @@ mod tests {
         };
         let (client, seen) = client_for(&stub, options);
         let started = Instant::now();
-        let err = client.detect_version(deadline_in(1000)).unwrap_err();
+        let err = probe(&client, deadline_in(1000)).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -682,7 +583,7 @@ mod tests {
                 Reply::status(status).with_header("Location", "http://elsewhere.invalid/")
             });
             let (client, seen) = client_for(&stub, fast_options());
-            let err = client.detect_version(deadline_in(5000)).unwrap_err();
+            let err = probe(&client, deadline_in(5000)).unwrap_err();
             assert!(
                 matches!(err, NbuError::Status { status: s, attempts: 1, .. } if s == status),
                 "{err}"
@@ -691,7 +592,7 @@ mod tests {
         }
         let stub = Stub::start(|_, _| Reply::status(404));
         let (client, _) = client_for(&stub, fast_options());
-        let err = client.detect_version(deadline_in(5000)).unwrap_err();
+        let err = probe(&client, deadline_in(5000)).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -718,7 +619,7 @@ mod tests {
                 ..fast_options()
             };
             let (client, seen) = client_for(&stub, options);
-            let err = client.detect_version(deadline_in(5000)).unwrap_err();
+            let err = probe(&client, deadline_in(5000)).unwrap_err();
             assert!(matches!(err, NbuError::TooLarge { limit: 1024, .. }), "{err}");
             assert_eq!(codes(&seen), ["too_large"]);
         }
@@ -734,7 +635,7 @@ mod tests {
             let stub = Stub::start(move |_, _| reply());
             let (client, seen) = client_for(&stub, fast_options());
             let started = Instant::now();
-            let err = client.detect_version(deadline_in(300)).unwrap_err();
+            let err = probe(&client, deadline_in(300)).unwrap_err();
             let elapsed = started.elapsed();
             assert!(matches!(err, NbuError::Timeout { .. }), "{err}");
             assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
@@ -746,7 +647,7 @@ mod tests {
     fn a_passed_deadline_sends_nothing() {
         let stub = Stub::start(|_, _| Reply::json(200, ONE_JOB));
         let (client, seen) = client_for(&stub, fast_options());
-        let err = client.detect_version(Instant::now()).unwrap_err();
+        let err = probe(&client, Instant::now()).unwrap_err();
         assert_eq!(
             err,
             NbuError::Deadline {
@@ -765,7 +666,7 @@ mod tests {
         }; // closed again: nothing listens there now
         let (observer, seen) = recording_observer();
         let client = Client::new(&site(port, KEY), fast_options(), Some(observer)).unwrap();
-        let err = client.detect_version(deadline_in(5000)).unwrap_err();
+        let err = probe(&client, deadline_in(5000)).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -778,34 +679,40 @@ mod tests {
 
     #[test]
     fn setup_checks_the_ca_file_and_the_key() {
+        let build = |config: &SiteConfig| Client::new(config, ClientOptions::default(), None);
         let mut config = site(1556, KEY);
         config.scheme = crate::config::Scheme::Https;
         config.ca_pem = Some(TEST_CA_PEM.as_bytes().to_vec());
-        assert!(Client::new(&config, ClientOptions::default(), None).is_ok());
+        assert!(build(&config).is_ok());
 
         config.ca_pem = Some(b"no certificate here\n".to_vec());
-        let err = Client::new(&config, ClientOptions::default(), None).unwrap_err();
+        let err = build(&config).unwrap_err();
+        assert_eq!(
+            err,
+            SetupError::CaFile {
+                site: "paris".into(),
+                problem: CaFileProblem::NoCertificate
+            }
+        );
         assert_eq!(err.to_string(), "site paris: caFile holds no PEM certificate");
 
         config.ca_pem = None;
         config.insecure_skip_verify = true;
-        assert!(Client::new(&config, ClientOptions::default(), None).is_ok());
+        assert!(build(&config).is_ok());
 
         let mut config = site(1556, "bad\nkey SENTINEL-KEY-3f9a1c");
-        let err = Client::new(&config, ClientOptions::default(), None).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "site paris: apiKey holds characters that cannot be sent in an HTTP header"
-        );
-        assert_no_key(&err);
+        let err = build(&config).unwrap_err();
+        assert_eq!(err, SetupError::ApiKeyNotHeaderSafe { site: "paris".into() });
+        assert!(!err.to_string().contains(KEY), "{err}");
+        assert!(!format!("{err:?}").contains(KEY), "{err:?}");
 
         config.api_key = crate::config::Secret::new(KEY);
         config.host = "bad host".into();
-        let err = Client::new(&config, ClientOptions::default(), None).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("site paris: invalid NetBackup base URL"),
-            "{err}"
+        let err = build(&config).unwrap_err();
+        assert!(matches!(err, SetupError::BaseUrl { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "site paris: invalid NetBackup base URL \"http://bad host:1556/netbackup\""
         );
     }
 }

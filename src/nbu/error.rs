@@ -1,5 +1,6 @@
-//! The one error type of the NetBackup client, with the kinds a caller branches on
-//! (authentication, refused API version) and texts an operator can act on.
+//! The errors of the NetBackup client: [`NbuError`] for a request, with the kinds a caller
+//! branches on (authentication, refused API version), and [`SetupError`] for building a
+//! client, with texts an operator can act on.
 //!
 //! Texts are lower case, name the endpoint and the URL without its query string, and never
 //! hold the API key or the `Authorization` header. It must not know how errors are turned
@@ -8,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::version::ApiVersion;
+use crate::api_version::ApiVersion;
 
 /// Everything that can go wrong talking to one NetBackup primary server.
 ///
@@ -16,8 +17,6 @@ use super::version::ApiVersion;
 /// `scheme://host:port/path` with no query string.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NbuError {
-    /// The client could not be built (unusable caFile, bad base URL, bad apiKey bytes).
-    Setup { site: String, detail: String },
     /// The sweep deadline passed before a request could be sent.
     Deadline { endpoint: &'static str },
     /// HTTP 401 or 403: never retried.
@@ -90,7 +89,6 @@ impl NbuError {
     /// The request label the error belongs to, when it belongs to one.
     pub fn endpoint(&self) -> Option<&'static str> {
         match self {
-            NbuError::Setup { .. } => None,
             NbuError::NoSupportedVersion { .. } => Some("version-probe"),
             NbuError::Deadline { endpoint }
             | NbuError::Auth { endpoint, .. }
@@ -116,7 +114,6 @@ fn attempts_suffix(attempts: u32) -> String {
 impl fmt::Display for NbuError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NbuError::Setup { site, detail } => write!(f, "site {site}: {detail}"),
             NbuError::Deadline { endpoint } => {
                 write!(
                     f,
@@ -202,6 +199,65 @@ impl fmt::Display for NbuError {
 
 impl std::error::Error for NbuError {}
 
+/// Why `Client::new` could not build a client for a site: the config passed validation but
+/// the HTTP stack cannot use it. Never holds the API key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetupError {
+    /// `scheme://host:port/uri` does not parse as an absolute URL.
+    BaseUrl { site: String, url: String },
+    /// The API key holds bytes an HTTP header cannot carry (a newline, a control character).
+    ApiKeyNotHeaderSafe { site: String },
+    /// The `caFile` bundle cannot be used as trust roots.
+    CaFile { site: String, problem: CaFileProblem },
+}
+
+impl SetupError {
+    /// The site the client was for.
+    pub fn site(&self) -> &str {
+        match self {
+            SetupError::BaseUrl { site, .. }
+            | SetupError::ApiKeyNotHeaderSafe { site }
+            | SetupError::CaFile { site, .. } => site,
+        }
+    }
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "site {}: ", self.site())?;
+        match self {
+            SetupError::BaseUrl { url, .. } => write!(f, "invalid NetBackup base URL {url:?}"),
+            SetupError::ApiKeyNotHeaderSafe { .. } => {
+                f.write_str("apiKey holds characters that cannot be sent in an HTTP header")
+            }
+            SetupError::CaFile { problem, .. } => write!(f, "{problem}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+/// What is wrong with a `caFile` PEM bundle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaFileProblem {
+    /// Not one `CERTIFICATE` section.
+    NoCertificate,
+    /// A PEM section is malformed.
+    MalformedPem,
+    /// Certificate number `index` (from 1) is not DER-encoded X.509.
+    NotDer { index: usize },
+}
+
+impl fmt::Display for CaFileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaFileProblem::NoCertificate => f.write_str("caFile holds no PEM certificate"),
+            CaFileProblem::MalformedPem => f.write_str("caFile is not valid PEM (a section is malformed)"),
+            CaFileProblem::NotDer { index } => write!(f, "caFile: certificate {index} is not DER/X.509"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,12 +327,51 @@ mod tests {
                 "jobs: pagination stopped: cursor \"7\" repeated",
             ),
             (NbuError::Deadline { endpoint: "jobs" }, "jobs: sweep deadline reached before the request was sent"),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn setup_texts() {
+        let site = || "paris".to_string();
+        let cases = [
             (
-                NbuError::Setup { site: "paris".into(), detail: "caFile holds no PEM certificate".into() },
+                SetupError::BaseUrl {
+                    site: site(),
+                    url: "http://bad host:1556/netbackup".into(),
+                },
+                "site paris: invalid NetBackup base URL \"http://bad host:1556/netbackup\"",
+            ),
+            (
+                SetupError::ApiKeyNotHeaderSafe { site: site() },
+                "site paris: apiKey holds characters that cannot be sent in an HTTP header",
+            ),
+            (
+                SetupError::CaFile {
+                    site: site(),
+                    problem: CaFileProblem::NoCertificate,
+                },
                 "site paris: caFile holds no PEM certificate",
+            ),
+            (
+                SetupError::CaFile {
+                    site: site(),
+                    problem: CaFileProblem::MalformedPem,
+                },
+                "site paris: caFile is not valid PEM (a section is malformed)",
+            ),
+            (
+                SetupError::CaFile {
+                    site: site(),
+                    problem: CaFileProblem::NotDer { index: 2 },
+                },
+                "site paris: caFile: certificate 2 is not DER/X.509",
             ),
         ];
         for (err, want) in cases {
+            assert_eq!(err.site(), "paris");
             assert_eq!(err.to_string(), want);
         }
     }

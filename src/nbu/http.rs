@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
+use super::error::CaFileProblem;
+
 /// Bytes kept of a body shown in an error.
 pub(crate) const PREVIEW_CHARS: usize = 200;
 
@@ -157,7 +159,7 @@ pub(crate) fn error_message(body: &[u8], secret: &str) -> Option<String> {
 
 /// TLS settings for one site: verification on with Mozilla's roots by default; only the
 /// certificates of `ca_pem` when given; no verification at all when `insecure`.
-pub(crate) fn tls_config(ca_pem: Option<&[u8]>, insecure: bool) -> Result<TlsConfig, String> {
+pub(crate) fn tls_config(ca_pem: Option<&[u8]>, insecure: bool) -> Result<TlsConfig, CaFileProblem> {
     let mut builder = TlsConfig::builder();
     if let Some(pem) = ca_pem {
         builder = builder.root_certs(RootCerts::new_with_certs(&parse_ca_pem(pem)?));
@@ -169,26 +171,25 @@ pub(crate) fn tls_config(ca_pem: Option<&[u8]>, insecure: bool) -> Result<TlsCon
 }
 
 /// The certificates of a PEM bundle; an error when it holds none or a broken one.
-pub(crate) fn parse_ca_pem(pem: &[u8]) -> Result<Vec<Certificate<'static>>, String> {
+pub(crate) fn parse_ca_pem(pem: &[u8]) -> Result<Vec<Certificate<'static>>, CaFileProblem> {
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(pem) {
         match item {
             Ok(PemItem::Certificate(cert)) => {
                 // A DER certificate is an ASN.1 SEQUENCE; anything else is not one.
                 if cert.der().first() != Some(&0x30) {
-                    return Err(format!(
-                        "caFile: certificate {} is not DER/X.509",
-                        certs.len() + 1
-                    ));
+                    return Err(CaFileProblem::NotDer {
+                        index: certs.len() + 1,
+                    });
                 }
                 certs.push(cert);
             }
             Ok(_) => {} // keys and other sections are skipped
-            Err(_) => return Err("caFile is not valid PEM (a section is malformed)".into()),
+            Err(_) => return Err(CaFileProblem::MalformedPem),
         }
     }
     if certs.is_empty() {
-        return Err("caFile holds no PEM certificate".into());
+        return Err(CaFileProblem::NoCertificate);
     }
     Ok(certs)
 }
@@ -398,21 +399,19 @@ mod tests {
         let two = format!("junk before\n{TEST_CA_PEM}{TEST_CA_PEM}");
         assert_eq!(parse_ca_pem(two.as_bytes()).map(|c| c.len()), Ok(2));
         assert_eq!(
-            parse_ca_pem(b"not a pem").err().as_deref(),
-            Some("caFile holds no PEM certificate")
+            parse_ca_pem(b"not a pem").err(),
+            Some(CaFileProblem::NoCertificate)
         );
+        assert_eq!(parse_ca_pem(b"").err(), Some(CaFileProblem::NoCertificate));
         assert_eq!(
-            parse_ca_pem(b"").err().as_deref(),
-            Some("caFile holds no PEM certificate")
-        );
-        assert_eq!(
-            parse_ca_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n")
-                .err()
-                .as_deref(),
-            Some("caFile is not valid PEM (a section is malformed)")
+            parse_ca_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n").err(),
+            Some(CaFileProblem::MalformedPem)
         );
         let not_der = "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n";
-        assert!(parse_ca_pem(not_der.as_bytes()).unwrap_err().contains("not DER"));
+        assert_eq!(
+            parse_ca_pem(format!("{TEST_CA_PEM}{not_der}").as_bytes()).err(),
+            Some(CaFileProblem::NotDer { index: 2 })
+        );
         assert!(tls_config(Some(TEST_CA_PEM.as_bytes()), false).is_ok());
         assert!(tls_config(None, true).unwrap().disable_verification());
         assert!(!tls_config(None, false).unwrap().disable_verification());

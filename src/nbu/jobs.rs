@@ -14,7 +14,7 @@ use super::decode;
 use super::error::NbuError;
 use super::model::Job;
 use super::paging::{CursorPager, RecordCap};
-use super::version::ApiVersion;
+use crate::api_version::ApiVersion;
 use crate::timefmt::{format_rfc3339_millis, UnixMillis};
 
 /// The request label of jobs queries.

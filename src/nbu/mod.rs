@@ -7,6 +7,7 @@
 
 pub mod client;
 mod decode;
+pub mod detect;
 pub mod error;
 mod http;
 pub mod jobs;
@@ -17,11 +18,11 @@ mod proptests;
 pub mod storage;
 #[cfg(test)]
 mod stub;
-pub mod version;
 
-pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome, PROBE_ENDPOINT};
-pub use error::NbuError;
+pub use crate::api_version::ApiVersion;
+pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome};
+pub use detect::PROBE_ENDPOINT;
+pub use error::{CaFileProblem, NbuError, SetupError};
 pub use jobs::{decode_jobs_page, JobsPage, JOBS_ENDPOINT};
 pub use model::{Job, StorageUnit};
 pub use storage::{decode_storage_page, StoragePage, STORAGE_ENDPOINT};
-pub use version::ApiVersion;

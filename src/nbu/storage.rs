@@ -16,7 +16,7 @@ use super::decode;
 use super::error::NbuError;
 use super::model::StorageUnit;
 use super::paging::{OffsetPager, RecordCap};
-use super::version::ApiVersion;
+use crate::api_version::ApiVersion;
 
 /// The request label of storage-unit queries.
 pub const STORAGE_ENDPOINT: &str = "storage-units";

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::cli::{parse_timeout, until};
+use crate::timefmt::parse_go_duration;
 
 /// An attempt as `/-/config-status` lists it, or as `POST /-/reload` answers it (which
 /// calls the id `attempt`; its trigger is always `http`).
@@ -64,6 +64,30 @@ fn fetch_status(agent: &ureq::Agent, base: &str) -> Result<StatusView, String> {
         .body_mut()
         .read_json::<StatusView>()
         .map_err(|e| format!("{url}: unexpected answer: {e}"))
+}
+
+/// Parses `--timeout` for the reload client.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_go_duration(text).and_then(|d| {
+        if d.is_zero() {
+            Err("timeout must be > 0".into())
+        } else {
+            Ok(d)
+        }
+    })
+}
+
+/// Calls `probe` every `step` until it returns `Some` or `deadline` passes.
+fn until<T>(deadline: Instant, step: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    loop {
+        if let Some(v) = probe() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(step);
+    }
 }
 
 pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &str) -> ExitCode {
@@ -298,4 +322,38 @@ fn listening_urls(pid: i32) -> Vec<String> {
         }
     }
     urls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_is_a_positive_go_duration() {
+        assert_eq!(parse_timeout("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("0s"), Err("timeout must be > 0".to_string()));
+        assert!(parse_timeout("ten seconds").is_err());
+    }
+
+    #[test]
+    fn until_returns_the_first_answer_or_none_at_the_deadline() {
+        let mut calls = 0;
+        let found = until(
+            Instant::now() + Duration::from_secs(5),
+            Duration::from_millis(1),
+            || {
+                calls += 1;
+                (calls == 3).then_some(calls)
+            },
+        );
+        assert_eq!(found, Some(3));
+        let started = Instant::now();
+        let none: Option<()> = until(
+            started + Duration::from_millis(30),
+            Duration::from_millis(5),
+            || None,
+        );
+        assert_eq!(none, None);
+        assert!(started.elapsed() >= Duration::from_millis(30));
+    }
 }

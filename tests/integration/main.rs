@@ -10,6 +10,7 @@ mod collection;
 mod faults;
 mod golden;
 mod http_api;
+mod module_cycles;
 mod properties;
 mod reload;
 mod reload_edges;

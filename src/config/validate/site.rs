@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use super::super::model::{Scheme, Secret, SiteConfig};
 use super::super::raw::{Leaf, RawConfig, RawSite, Section};
 use super::{secs, Checker, Text};
-use crate::nbu::ApiVersion;
+use crate::api_version::ApiVersion;
 
 const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
 
@@ -377,7 +377,7 @@ fn valid_site_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{check_table, load_ok, Fixture, SENTINEL, SITE};
-    use crate::nbu::ApiVersion;
+    use crate::api_version::ApiVersion;
 
     #[test]
     fn bad_values_report_exact_problems() {

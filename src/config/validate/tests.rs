@@ -12,7 +12,7 @@ use super::super::load_from_bytes;
 use super::super::model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, SiteConfig};
 use super::test_support::{check, check_table, load_ok, test_env, Fixture, SENTINEL, SITE};
 use super::{secs, FileData};
-use crate::nbu::ApiVersion;
+use crate::api_version::ApiVersion;
 
 #[test]
 fn bad_files_report_exact_problems() {

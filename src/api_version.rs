@@ -1,7 +1,10 @@
 //! NetBackup REST API versions: the media-type version string (`13.0`) the client sends in
 //! `Accept`, and the probe order used by version detection.
 //!
-//! Knows nothing of HTTP or config files; config validation and the client both use it.
+//! A leaf at the crate root because two layers need it: `config` parses `apiVersion` into
+//! it and `nbu` sends it. `nbu` depends on `config` (a client is built from a `SiteConfig`),
+//! never the reverse, so the type cannot live in `nbu`. It knows nothing of HTTP or config
+//! files.
 
 use std::fmt;
 
