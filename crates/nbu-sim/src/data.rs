@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::timefmt::{format_rfc3339_millis, UnixMillis};
+use crate::time::{format_rfc3339_millis, UnixMillis};
 
 /// What NetBackup writes for a time that has not happened yet (e.g. `endTime` of a job
 /// that is still running).

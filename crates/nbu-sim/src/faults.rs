@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map};
 
-use crate::sim::data::{self, SimJob, SimStorageUnit};
-use crate::sim::server::{self, Conn, OffsetPage, Request, Response, Shared, CONNECTION_BOUND, JSON_MEDIA};
-use crate::timefmt::now_millis;
+use crate::data::{self, SimJob, SimStorageUnit};
+use crate::server::{self, Conn, OffsetPage, Request, Response, Shared, CONNECTION_BOUND, JSON_MEDIA};
+use crate::time::now_millis;
 
 /// How a request misbehaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -412,9 +412,9 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::sim::data::SimData;
-    use crate::sim::server::tests::{get, get_with, raw, start, KEY};
-    use crate::sim::SimServer;
+    use crate::data::SimData;
+    use crate::server::tests::{get, get_with, raw, start, KEY};
+    use crate::SimServer;
 
     const ACCEPT: &str = "application/vnd.netbackup+json;version=13.0";
 

@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value};
 
-use crate::nbu::ApiVersion;
-use crate::sim::data::{self, SimData, SimJob};
-use crate::sim::faults::{self, Fault, FaultTable, Faulty, Scope};
-use crate::timefmt::{now_millis, parse_rfc3339, UnixMillis};
+use crate::data::{self, SimData, SimJob};
+use crate::faults::{self, Fault, FaultTable, Faulty, Scope};
+use crate::time::{now_millis, parse_rfc3339, UnixMillis};
+use crate::version::ApiVersion;
 
 /// Connections served at once; further ones are closed as soon as they are accepted.
 pub const MAX_CONNECTIONS: usize = 128;
@@ -60,7 +60,7 @@ impl SimOptions {
         SimOptions {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             api_key: api_key.to_string(),
-            versions: ApiVersion::DETECTION_ORDER.to_vec(),
+            versions: ApiVersion::ALL.to_vec(),
             data,
         }
     }
@@ -1542,7 +1542,7 @@ pub(crate) mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::sim::data::DataSpec;
+    use crate::data::DataSpec;
 
     pub(crate) const KEY: &str = "test-key-123";
 
@@ -1847,7 +1847,7 @@ pub(crate) mod tests {
     fn filters() {
         let now = now_millis();
         let server = start(SimData::known(now));
-        let hour_ago = crate::timefmt::format_rfc3339_millis(now - 3_600_000);
+        let hour_ago = crate::time::format_rfc3339_millis(now - 3_600_000);
         let ended = vec![101, 102, 103, 104, 105, 106, 107, 108];
         assert_eq!(filtered_ids(&server, &format!("endTime ge {hour_ago}")), ended);
         assert_eq!(filtered_ids(&server, &format!("endTime gt '{hour_ago}'")), ended);
@@ -1870,7 +1870,7 @@ pub(crate) mod tests {
         );
         let start = filtered_ids(&server, &format!("startTime ge {hour_ago} and state eq 'DONE'"));
         assert_eq!(start, vec![101, 102, 103, 104, 105, 106, 107]);
-        let offset = crate::timefmt::format_rfc3339_millis(now - 7_200_000).replace('Z', "+00:00");
+        let offset = crate::time::format_rfc3339_millis(now - 7_200_000).replace('Z', "+00:00");
         assert_eq!(
             filtered_ids(&server, &format!("endTime ge {offset} and jobType ne 'BACKUP'")),
             vec![106, 107]
@@ -2084,7 +2084,7 @@ pub(crate) mod tests {
         let served = Served::new(data);
         let filter = format!(
             "endTime ge {}",
-            crate::timefmt::format_rfc3339_millis(now - 30 * 60_000)
+            crate::time::format_rfc3339_millis(now - 30 * 60_000)
         );
         let mut query = vec![
             ("page[limit]".to_string(), "100".to_string()),
@@ -2150,7 +2150,7 @@ pub(crate) mod tests {
     /// the server keeps serving.
     #[test]
     fn mutated_requests_always_get_an_answer() {
-        use crate::sim::data::XorShift;
+        use crate::data::XorShift;
         let server = start(SimData::known(now_millis()));
         let valid = format!(
             "GET /netbackup/admin/jobs?filter={}&page%5Blimit%5D=5&sort=-jobId&page%5Bafter%5D=i.110.110 HTTP/1.1\r\n\
@@ -2191,7 +2191,7 @@ pub(crate) mod tests {
 
     #[test]
     fn filter_parser_survives_random_token_soup() {
-        use crate::sim::data::XorShift;
+        use crate::data::XorShift;
         let words = [
             "endTime",
             "state",
