@@ -4,14 +4,17 @@
 //! A fault is looked up once the request head has been read and replaces the normal
 //! answer, before auth. Every wait here is cut into small slices that watch the stop flag,
 //! the fault being cleared (for hangs) and the connection's absolute bound, so no fault can
-//! hold shutdown up. It knows the API only through `server::route` and `sim::data`.
+//! hold shutdown up. It knows the API only through `routes::route`, `paging` and `data`.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map};
 
 use crate::data::{self, SimJob, SimStorageUnit};
-use crate::server::{self, Conn, OffsetPage, Request, Response, Shared, CONNECTION_BOUND, JSON_MEDIA};
+use crate::http::{Conn, Request, Response, CONNECTION_BOUND};
+use crate::paging::{self, OffsetPage};
+use crate::routes::{self, JSON_MEDIA};
+use crate::server::Shared;
 use crate::time::now_millis;
 
 /// How a request misbehaves.
@@ -137,7 +140,7 @@ pub(crate) fn serve(shared: &Shared, mut conn: Conn<'_>, f: Faulty<'_>, fault: F
     match fault {
         Fault::Delay(delay) => {
             if conn.pause(delay, || true) {
-                answer(conn, server::route(shared, req));
+                answer(conn, routes::route(shared, req));
             } else {
                 record(0);
                 conn.abort();
@@ -163,7 +166,7 @@ pub(crate) fn serve(shared: &Shared, mut conn: Conn<'_>, f: Faulty<'_>, fault: F
             );
         }
         Fault::TruncatedBody => {
-            let response = server::route(shared, req);
+            let response = routes::route(shared, req);
             record(response.status);
             let body = &response.body;
             let claimed = if body.is_empty() { 64 } else { body.len() };
@@ -183,7 +186,7 @@ pub(crate) fn serve(shared: &Shared, mut conn: Conn<'_>, f: Faulty<'_>, fault: F
             conn.abort();
         }
         Fault::SlowDrip { bytes_per_sec } => {
-            let response = server::route(shared, req);
+            let response = routes::route(shared, req);
             record(response.status);
             let bps = bytes_per_sec.max(1) as usize;
             let (chunk, interval) = if bps >= 10 {
@@ -207,7 +210,7 @@ pub(crate) fn serve(shared: &Shared, mut conn: Conn<'_>, f: Faulty<'_>, fault: F
                 Some(Scope::StorageUnits) => {
                     Response::new(200, &json_type(), endless_storage(shared, req).into_bytes())
                 }
-                _ => server::route(shared, req),
+                _ => routes::route(shared, req),
             };
             answer(conn, response);
         }
@@ -288,7 +291,7 @@ fn endless_jobs(shared: &Shared, req: &Request) -> String {
         "first": {"href": format!("{base}/admin/jobs?page%5Blimit%5D={limit}")},
         "next": link(&next),
     });
-    server::page_json(limit as usize, meta, links, |out, i| {
+    paging::page_json(limit as usize, meta, links, |out, i| {
         let n = page.saturating_mul(limit).saturating_add(i as i64);
         let mut job = if jobs.is_empty() {
             synthetic_job(now)
@@ -312,8 +315,8 @@ fn endless_storage(shared: &Shared, req: &Request) -> String {
     let units = &served.data.storage_units;
     let base = req.base_href(shared.local_addr());
     let page = OffsetPage { offset, limit };
-    let (meta, links) = server::offset_meta(&page, offset + 2 * limit, &base, "/storage/storage-units");
-    server::page_json(limit as usize, meta, links, |out, i| {
+    let (meta, links) = paging::offset_meta(&page, offset + 2 * limit, &base, "/storage/storage-units");
+    paging::page_json(limit as usize, meta, links, |out, i| {
         let n = offset + i as i64;
         let mut unit = if units.is_empty() {
             synthetic_unit()
@@ -413,7 +416,7 @@ mod tests {
 
     use super::*;
     use crate::data::SimData;
-    use crate::server::tests::{get, get_with, raw, start, KEY};
+    use crate::testing::{get, get_with, raw, start, KEY};
     use crate::SimServer;
 
     const ACCEPT: &str = "application/vnd.netbackup+json;version=13.0";

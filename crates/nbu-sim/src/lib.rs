@@ -40,7 +40,13 @@
 
 mod data;
 mod faults;
+mod filter;
+mod http;
+mod paging;
+mod routes;
 mod server;
+#[cfg(test)]
+mod testing;
 mod time;
 mod version;
 
@@ -49,6 +55,7 @@ pub use data::{
     KNOWN_WINDOW_MILLIS, NO_TIME,
 };
 pub use faults::{Fault, Scope};
-pub use server::{RequestRecord, SimHandle, SimOptions, SimServer, MAX_CONNECTIONS, MAX_HEAD_BYTES};
+pub use http::{MAX_CONNECTIONS, MAX_HEAD_BYTES};
+pub use server::{RequestRecord, SimHandle, SimOptions, SimServer};
 pub use time::{now_millis, UnixMillis};
 pub use version::ApiVersion;
