@@ -4,18 +4,19 @@
 //! A fault is looked up once the request head has been read and replaces the normal
 //! answer, before auth. Every wait here is cut into small slices that watch the stop flag,
 //! the fault being cleared (for hangs) and the connection's absolute bound, so no fault can
-//! hold shutdown up. It knows the API only through `routes::route`, `paging` and `data`.
+//! hold shutdown up. It knows the API only through `routes::route`, `paging` and `wire`.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map};
 
-use crate::data::{self, SimJob, SimStorageUnit};
+use crate::data::{SimJob, SimStorageUnit};
 use crate::http::{Conn, Request, Response, CONNECTION_BOUND};
 use crate::paging::{self, OffsetPage};
 use crate::routes::{self, JSON_MEDIA};
 use crate::server::Shared;
 use crate::time::now_millis;
+use crate::wire;
 
 /// How a request misbehaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -299,7 +300,7 @@ fn endless_jobs(shared: &Shared, req: &Request) -> String {
             jobs[(n as usize) % jobs.len()].clone()
         };
         job.job_id = ENDLESS_ID_BASE.saturating_add(n);
-        data::write_job(out, &job, &next, now, &base);
+        wire::write_job(out, &job, &next, now, &base);
     })
 }
 
@@ -324,7 +325,7 @@ fn endless_storage(shared: &Shared, req: &Request) -> String {
             units[(n as usize) % units.len()].clone()
         };
         unit.name = format!("stu-endless-{n:06}");
-        data::write_storage_unit(out, &unit, &base);
+        wire::write_storage_unit(out, &unit, &base);
     })
 }
 
@@ -339,7 +340,7 @@ fn sample_item(shared: &Shared, req: &Request, path_scope: Option<Scope>) -> Str
             u.name = "stu-big".into();
             u
         });
-        data::write_storage_unit(&mut out, &unit, &base);
+        wire::write_storage_unit(&mut out, &unit, &base);
     } else {
         let now = now_millis();
         let mut job = served
@@ -349,7 +350,7 @@ fn sample_item(shared: &Shared, req: &Request, path_scope: Option<Scope>) -> Str
             .cloned()
             .unwrap_or_else(|| synthetic_job(now));
         job.job_id = ENDLESS_ID_BASE;
-        data::write_job(&mut out, &job, "big", now, &base);
+        wire::write_job(&mut out, &job, "big", now, &base);
     }
     out
 }

@@ -5,8 +5,9 @@
 //!
 //! It parses text and matches records; it knows nothing of HTTP or paging.
 
-use crate::data::{self, SimJob};
+use crate::data::SimJob;
 use crate::time::{parse_rfc3339, UnixMillis};
+use crate::wire;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Cmp {
@@ -61,7 +62,7 @@ impl Clause {
                 let t = match *field {
                     "startTime" => job.start_time,
                     "endTime" => job.end_time,
-                    _ => Some(data::last_update(job, now)),
+                    _ => Some(wire::last_update(job, now)),
                 };
                 t.is_some_and(|t| cmp.holds(t, *value))
             }

@@ -39,6 +39,7 @@
 //! ```
 
 mod data;
+mod expected;
 mod faults;
 mod filter;
 mod http;
@@ -49,11 +50,10 @@ mod server;
 mod testing;
 mod time;
 mod version;
+mod wire;
 
-pub use data::{
-    known_expectations, DataSpec, ExpectedStorage, KnownExpectations, SimData, SimJob, SimStorageUnit,
-    KNOWN_WINDOW_MILLIS, NO_TIME,
-};
+pub use data::{DataSpec, SimData, SimJob, SimStorageUnit, KNOWN_WINDOW_MILLIS, NO_TIME};
+pub use expected::{known_expectations, ExpectedStorage, KnownExpectations};
 pub use faults::{Fault, Scope};
 pub use http::{MAX_CONNECTIONS, MAX_HEAD_BYTES};
 pub use server::{RequestRecord, SimHandle, SimOptions, SimServer};

@@ -4,18 +4,19 @@
 //! parameters and out-of-range values are 400s saying which.
 //!
 //! Owns the data being served with its lazily built sort orders ([`Served`]). Records are
-//! written by `data`'s wire form and filters parsed by `filter`; it knows nothing of
+//! written by `wire` and filters parsed by `filter`; it knows nothing of
 //! sockets, auth or versions.
 
 use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
-use crate::data::{self, SimData, SimJob};
+use crate::data::{SimData, SimJob};
 use crate::filter::{parse_filter, Clause};
 use crate::http::percent_encode;
 use crate::routes::{bad_param, bad_request, ApiError};
 use crate::time::UnixMillis;
+use crate::wire;
 
 /// The data being served plus sort orders computed on first use.
 pub(crate) struct Served {
@@ -348,7 +349,7 @@ pub(crate) fn jobs_page(
         Value::Object(links),
         |out, n| {
             let i = page.items[n];
-            data::write_job(out, &jobs[i], &cursor_of(i), now, base);
+            wire::write_job(out, &jobs[i], &cursor_of(i), now, base);
         },
     ))
 }
@@ -451,7 +452,7 @@ pub(crate) fn storage_page(
     let items = &units[start..units.len().min(start + page.limit as usize)];
     let (meta, links) = offset_meta(&page, units.len() as i64, base, "/storage/storage-units");
     Ok(page_json(items.len(), meta, links, |out, n| {
-        data::write_storage_unit(out, &items[n], base)
+        wire::write_storage_unit(out, &items[n], base)
     }))
 }
 
