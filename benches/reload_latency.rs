@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nbu_exporter::sim::{DataSpec, SimData};
 use nbu_exporter::timefmt::now_millis;
+use nbu_sim::{DataSpec, SimData};
 use support::*;
 
 /// The reload worker merges asynchronous triggers within this long after a reload

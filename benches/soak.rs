@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nbu_exporter::sim::{DataSpec, Fault, Scope, SimData};
 use nbu_exporter::timefmt::now_millis;
+use nbu_sim::{DataSpec, Fault, Scope, SimData};
 use support::*;
 
 const SITES: usize = 8;
@@ -290,7 +290,7 @@ fn fault(name: &str) -> Option<Fault> {
 }
 
 /// Every 5 s, clears the previous simulator's fault and gives the next one the next fault.
-fn faults(sims: &[nbu_exporter::sim::SimServer], kinds: &[Fault], counters: &Counters, stop: &AtomicBool) {
+fn faults(sims: &[nbu_sim::SimServer], kinds: &[Fault], counters: &Counters, stop: &AtomicBool) {
     let mut i = 0usize;
     while !stop.load(Ordering::SeqCst) {
         let sim = &sims[i % sims.len()];

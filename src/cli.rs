@@ -3,7 +3,8 @@
 //! NetBackup) and `simulate` (the simulator alone).
 //!
 //! Maps each command's result to an exit code; the work lives in `daemon`, `config`,
-//! `reload` and `sim`.
+//! `reload` and `demo`. A binary built without the `demo` feature has no simulator: it
+//! hides `demo` and `simulate` from `--help` and answers them with an error saying so.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,8 +16,6 @@ use crate::config;
 use crate::daemon::{Daemon, DaemonOptions};
 use crate::notify::Notifier;
 use crate::reload::signals::Registered;
-use crate::sim::{DataSpec, SimData, SimOptions, SimServer};
-use crate::timefmt::now_millis;
 
 /// Prometheus exporter for Veritas NetBackup, with configuration hot reload.
 #[derive(Parser, Debug)]
@@ -55,6 +54,7 @@ pub enum Command {
         timeout: String,
     },
     /// Run the exporter against a built-in simulated NetBackup (two sites) on loopback.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo {
         /// Port for the exporter.
         #[arg(long, default_value_t = 2112)]
@@ -64,6 +64,7 @@ pub enum Command {
         jobs: usize,
     },
     /// Run only the simulated NetBackup server (for trying configs by hand).
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Simulate {
         #[arg(long, default_value_t = 1556)]
         port: u16,
@@ -79,10 +80,11 @@ pub enum Command {
 impl Cli {
     /// Whether the command runs the daemon and so must own SIGHUP/SIGTERM/SIGINT.
     pub fn needs_signals(&self) -> bool {
-        matches!(
-            self.command,
-            None | Some(Command::Run) | Some(Command::Demo { .. }) | Some(Command::Simulate { .. })
-        )
+        match self.command {
+            None | Some(Command::Run) => true,
+            Some(Command::Demo { .. } | Command::Simulate { .. }) => cfg!(feature = "demo"),
+            Some(Command::CheckConfig { .. } | Command::Reload { .. }) => false,
+        }
     }
 }
 
@@ -96,14 +98,29 @@ pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
         Some(Command::Reload { pid, url, timeout }) => {
             crate::reload::client::run(&cli.config, pid, url, &timeout)
         }
-        Some(Command::Demo { port, jobs }) => demo(port, jobs, signals),
+        #[cfg(feature = "demo")]
+        Some(Command::Demo { port, jobs }) => crate::demo::demo(port, jobs, signals),
+        #[cfg(feature = "demo")]
         Some(Command::Simulate {
             port,
             api_key,
             jobs,
             storage_units,
-        }) => simulate(port, &api_key, jobs, storage_units, signals),
+        }) => crate::demo::simulate(port, &api_key, jobs, storage_units, signals),
+        #[cfg(not(feature = "demo"))]
+        Some(Command::Demo { .. } | Command::Simulate { .. }) => built_without_demo(),
     }
+}
+
+/// `demo` and `simulate` in a binary built with `--no-default-features`.
+#[cfg(not(feature = "demo"))]
+fn built_without_demo() -> ExitCode {
+    eprintln!(
+        "error: this nbu-exporter was built without the `demo` feature, so it has no simulated \
+         NetBackup and no `demo` or `simulate` subcommand; build it with default features \
+         (`cargo build --release`) to get them"
+    );
+    ExitCode::from(2)
 }
 
 fn run_daemon(path: &Path, signals: Option<Registered>) -> ExitCode {
@@ -149,138 +166,28 @@ fn check_config(path: &Path) -> ExitCode {
     }
 }
 
-/// The API key the demo's simulated servers accept.
-const DEMO_KEY: &str = "demo-api-key";
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
 
-fn demo(port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
-    crate::logging::init(log::LevelFilter::Info);
-    let now = now_millis();
-    let big = DataSpec {
-        jobs,
-        active_jobs: 25,
-        queued_jobs: 12,
-        storage_units: 150,
-        tape_units: 6,
-        seed: 7,
-    };
-    let started = (|| -> std::io::Result<(SimServer, SimServer)> {
-        Ok((
-            SimServer::start(SimOptions::new(DEMO_KEY, SimData::generate(&big, now)))?,
-            SimServer::start(SimOptions::new(DEMO_KEY, SimData::known(now)))?,
-        ))
-    })();
-    let (paris, london) = match started {
-        Ok(pair) => pair,
-        Err(e) => {
-            eprintln!("error: cannot start the simulated NetBackup servers: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let dir = std::env::temp_dir().join(format!("nbu-exporter-demo-{}", std::process::id()));
-    let config_path = dir.join("config.yaml");
-    let yaml = format!(
-        "# nbu-exporter demo config: edit and save to see a hot reload.\n\
-         server:\n  host: 127.0.0.1\n  port: {port}\n  uri: /metrics\n  scrapingInterval: 1h\n  collectionInterval: 30s\n  enableLifecycle: true\n\
-         nbuservers:\n\
-         \x20 - site: paris\n    scheme: http\n    host: 127.0.0.1\n    port: {}\n    apiKey: {DEMO_KEY}\n\
-         \x20 - site: london\n    scheme: http\n    host: 127.0.0.1\n    port: {}\n    apiKey: {DEMO_KEY}\n",
-        paris.port(),
-        london.port()
-    );
-    let written = std::fs::create_dir_all(&dir).and_then(|()| {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt;
-        // 0600: the file holds an API key (a demo one, but the exporter checks anyway).
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&config_path)?;
-        file.write_all(yaml.as_bytes())
-    });
-    if let Err(e) = written {
-        eprintln!("error: cannot write the demo config in {}: {e}", dir.display());
-        return ExitCode::from(1);
-    }
-    let mut options = DaemonOptions::new(&config_path);
-    options.signals = signals;
-    let code = match Daemon::start(options) {
-        Ok(daemon) => {
-            println!("nbu-exporter demo is running");
-            let addr = daemon.local_addr();
-            println!("  metrics:        http://{addr}/metrics");
-            println!("  reload status:  http://{addr}/-/config-status");
-            println!(
-                "  simulated NetBackup: paris {}  london {}",
-                paris.base_url(),
-                london.base_url()
-            );
-            println!(
-                "  config: {}  (edit it, or: curl -X POST http://{addr}/-/reload)",
-                config_path.display()
-            );
-            println!("press Ctrl-C to stop");
-            let _ = std::io::stdout().flush();
-            daemon.wait();
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if e.to_string().contains("cannot listen") {
-                eprintln!("hint: pick another port with `nbu-exporter demo --port 9555`");
-            }
-            ExitCode::from(1)
-        }
-    };
-    let _ = std::fs::remove_dir_all(&dir);
-    paris.shutdown();
-    london.shutdown();
-    code
-}
+    use super::*;
 
-fn simulate(
-    port: u16,
-    api_key: &str,
-    jobs: usize,
-    storage_units: usize,
-    signals: Option<Registered>,
-) -> ExitCode {
-    let spec = DataSpec {
-        jobs,
-        active_jobs: jobs / 50,
-        queued_jobs: jobs / 100,
-        storage_units,
-        tape_units: 2,
-        seed: 1,
-    };
-    let mut options = SimOptions::new(api_key, SimData::generate(&spec, now_millis()));
-    options.bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let server = match SimServer::start(options) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot start the simulator on 127.0.0.1:{port}: {e}");
-            return ExitCode::from(1);
+    /// `demo` and `simulate` are listed and run exactly when the binary has the simulator;
+    /// they parse either way, so a build without it can say why it will not run them.
+    #[test]
+    fn demo_subcommands_follow_the_demo_feature() {
+        let help = Cli::command().render_long_help().to_string();
+        assert_eq!(help.contains("\n  demo "), cfg!(feature = "demo"), "{help}");
+        assert_eq!(help.contains("\n  simulate "), cfg!(feature = "demo"), "{help}");
+        assert!(help.contains("\n  check-config "), "{help}");
+        for args in [["nbu-exporter", "demo"], ["nbu-exporter", "simulate"]] {
+            let cli = Cli::try_parse_from(args).expect("demo and simulate parse");
+            assert_eq!(cli.needs_signals(), cfg!(feature = "demo"), "{args:?}");
         }
-    };
-    println!(
-        "simulated NetBackup at {} (API key {api_key:?}); Ctrl-C to stop",
-        server.base_url()
-    );
-    let _ = std::io::stdout().flush();
-    // Wait for SIGINT/SIGTERM through the registered handlers.
-    if let Some(registered) = signals {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        if let Ok(thread) = registered.start(tx) {
-            loop {
-                match rx.recv() {
-                    Ok(crate::reload::Event::Shutdown) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-            thread.close();
+        #[cfg(not(feature = "demo"))]
+        for command in ["demo", "simulate"] {
+            let cli = Cli::parse_from(["nbu-exporter", command]);
+            assert_eq!(run(cli, None), ExitCode::from(2), "{command}");
         }
     }
-    server.shutdown();
-    ExitCode::SUCCESS
 }

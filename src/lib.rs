@@ -13,19 +13,21 @@
 //!
 //! `config` owns the file format and validation, `nbu` the REST client, `collect` the
 //! pollers and snapshots, `metrics` the text output, `reload` the triggers and the worker,
-//! `http` the listener, `daemon` the thread topology, `sim` the simulated NetBackup.
+//! `http` the listener, `daemon` the thread topology, `demo` the `demo`/`simulate` subcommands
+//! over the simulated NetBackup of the `nbu-sim` crate (only with the `demo` feature).
 
 pub mod api_version;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod nbu;
 pub mod notify;
 pub mod reload;
-pub mod sim;
 pub mod state;
 pub mod timefmt;

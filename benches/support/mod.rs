@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nbu_exporter::sim::{SimData, SimOptions, SimServer};
+use nbu_sim::{SimData, SimOptions, SimServer};
 use rustix::process::{kill_process, Pid, Signal};
 
 pub const KEY: &str = "bench-key-0123";

@@ -107,7 +107,7 @@ impl Scraper {
     }
 }
 
-fn daemon(extra: &str) -> (TestDaemon, nbu_exporter::sim::SimServer) {
+fn daemon(extra: &str) -> (TestDaemon, nbu_sim::SimServer) {
     let sim = known_site();
     let d = TestDaemon::start(&config_yaml(extra, &[site_yaml("paris", &sim, "")]));
     d.wait_ready();
@@ -535,7 +535,7 @@ fn the_reload_client_waits_its_turn_behind_another_http_reload() {
 /// scrape of a 10 MB body from another client waited 30 s; five hold them for 10 s.
 #[test]
 fn slow_readers_of_a_large_body_do_not_starve_scrapes() {
-    let big = nbu_exporter::sim::DataSpec {
+    let big = nbu_sim::DataSpec {
         jobs: 200,
         active_jobs: 5,
         queued_jobs: 5,
@@ -543,7 +543,7 @@ fn slow_readers_of_a_large_body_do_not_starve_scrapes() {
         tape_units: 10,
         seed: 11,
     };
-    let sim = site_with(nbu_exporter::sim::SimData::generate(
+    let sim = site_with(nbu_sim::SimData::generate(
         &big,
         nbu_exporter::timefmt::now_millis(),
     ));

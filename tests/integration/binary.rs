@@ -137,8 +137,7 @@ fn sigterm_stops_cleanly_with_exit_0() {
 fn a_second_signal_exits_at_once() {
     let sim = known_site();
     // A site that hangs keeps a poller busy, so the graceful stop takes a while.
-    sim.handle()
-        .set_fault(nbu_exporter::sim::Scope::All, nbu_exporter::sim::Fault::Hang);
+    sim.handle().set_fault(nbu_sim::Scope::All, nbu_sim::Fault::Hang);
     let (_dir, mut p) = started_against(sim.port());
     p.signal(Signal::TERM);
     p.signal(Signal::INT);

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use nbu_exporter::nbu::ApiVersion;
-use nbu_exporter::sim::{known_expectations, DataSpec, Fault, Scope, SimData};
 use nbu_exporter::timefmt::now_millis;
+use nbu_sim::{known_expectations, ApiVersion, DataSpec, Fault, Scope, SimData};
 
 use crate::support::*;
 

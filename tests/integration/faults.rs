@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use nbu_exporter::nbu::{ApiVersion, ClientOptions};
-use nbu_exporter::sim::{Fault, Scope, SimHandle};
+use nbu_exporter::nbu::ClientOptions;
+use nbu_sim::{ApiVersion, Fault, Scope, SimHandle};
 
 use crate::support::*;
 
@@ -332,7 +332,7 @@ fn fault_406_no_version_accepted() {
     check_fault(Row {
         site: "f-406",
         inject: |sim| sim.set_versions(Vec::new()),
-        heal: |sim| sim.set_versions(ApiVersion::DETECTION_ORDER.to_vec()),
+        heal: |sim| sim.set_versions(ApiVersion::ALL.to_vec()),
         options: keep_options,
     });
 }

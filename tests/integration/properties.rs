@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use nbu_exporter::config::{self, Loaded};
-use nbu_exporter::sim::SimServer;
+use nbu_sim::SimServer;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 

@@ -27,7 +27,7 @@ fn running_interval(d: &TestDaemon) -> Duration {
     d.daemon().shared().current().config.server.collection_interval
 }
 
-fn config_with_interval(sim: &nbu_exporter::sim::SimServer, interval: &str) -> String {
+fn config_with_interval(sim: &nbu_sim::SimServer, interval: &str) -> String {
     config_yaml(
         &format!("  collectionInterval: {interval}\n"),
         &[site_yaml("paris", sim, "")],
@@ -364,7 +364,7 @@ fn key_rotation_reaches_netbackup_within_one_sweep_without_a_flush() {
 #[test]
 fn address_change_flushes_the_old_servers_series() {
     let old = known_site();
-    let spec = nbu_exporter::sim::DataSpec {
+    let spec = nbu_sim::DataSpec {
         jobs: 7,
         active_jobs: 0,
         queued_jobs: 0,
@@ -372,7 +372,7 @@ fn address_change_flushes_the_old_servers_series() {
         tape_units: 0,
         seed: 9,
     };
-    let new = site_with(nbu_exporter::sim::SimData::generate(
+    let new = site_with(nbu_sim::SimData::generate(
         &spec,
         nbu_exporter::timefmt::now_millis(),
     ));
@@ -390,8 +390,8 @@ fn address_change_flushes_the_old_servers_series() {
     let rome_requests = rome.handle().request_count();
     // New server hangs at first: the flushed site must show no old series meanwhile.
     new.handle().set_fault(
-        nbu_exporter::sim::Scope::All,
-        nbu_exporter::sim::Fault::Delay(Duration::from_millis(800)),
+        nbu_sim::Scope::All,
+        nbu_sim::Fault::Delay(Duration::from_millis(800)),
     );
     d.write_config(&config_yaml(
         "",

@@ -15,7 +15,7 @@ use crate::support::*;
 
 const LONG: Duration = Duration::from_secs(20);
 
-fn config(sim: &nbu_exporter::sim::SimServer, interval: &str) -> String {
+fn config(sim: &nbu_sim::SimServer, interval: &str) -> String {
     config_yaml(
         &format!("  collectionInterval: {interval}\n"),
         &[site_yaml("paris", sim, "")],

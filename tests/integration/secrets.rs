@@ -1,7 +1,7 @@
 //! A sentinel API key must never appear in a log line, a metric, an HTTP response or a
 //! reload answer, whatever happens.
 
-use nbu_exporter::sim::{Fault, Scope};
+use nbu_sim::{Fault, Scope};
 
 use crate::support::*;
 

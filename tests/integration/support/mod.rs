@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use nbu_exporter::daemon::{Daemon, DaemonOptions};
 use nbu_exporter::nbu::ClientOptions;
 use nbu_exporter::reload::watch::WatchMode;
-use nbu_exporter::sim::{SimData, SimOptions, SimServer};
 use nbu_exporter::timefmt::now_millis;
+use nbu_sim::{SimData, SimOptions, SimServer};
 
 pub const KEY: &str = "test-key-0123";
 

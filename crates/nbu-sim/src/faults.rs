@@ -4,15 +4,19 @@
 //! A fault is looked up once the request head has been read and replaces the normal
 //! answer, before auth. Every wait here is cut into small slices that watch the stop flag,
 //! the fault being cleared (for hangs) and the connection's absolute bound, so no fault can
-//! hold shutdown up. It knows the API only through `server::route` and `sim::data`.
+//! hold shutdown up. It knows the API only through `routes::route`, `paging` and `wire`.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map};
 
-use crate::sim::data::{self, SimJob, SimStorageUnit};
-use crate::sim::server::{self, Conn, OffsetPage, Request, Response, Shared, CONNECTION_BOUND, JSON_MEDIA};
-use crate::timefmt::now_millis;
+use crate::data::{SimJob, SimStorageUnit};
+use crate::http::{Conn, Request, Response, CONNECTION_BOUND};
+use crate::paging::{self, OffsetPage};
+use crate::routes::{self, JSON_MEDIA};
+use crate::server::Shared;
+use crate::time::now_millis;
+use crate::wire;
 
 /// How a request misbehaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -137,7 +141,7 @@ pub(crate) fn serve(shared: &Shared, mut conn: Conn<'_>, f: Faulty<'_>, fault: F
     match fault {
         Fault::Delay(delay) => {
             if conn.pause(delay, || true) {
-                answer(conn, server::route(shared, req));
+                answer(conn, routes::route(shared, req));
             } else {
                 record(0);
                 conn.abort();
@@ -163,7 +167,7 @@ pub(crate) fn serve(shared: &Shared, mut conn: Conn<'_>, f: Faulty<'_>, fault: F
             );
         }
         Fault::TruncatedBody => {
-            let response = server::route(shared, req);
+            let response = routes::route(shared, req);
             record(response.status);
             let body = &response.body;
             let claimed = if body.is_empty() { 64 } else { body.len() };
@@ -183,7 +187,7 @@ pub(crate) fn serve(shared: &Shared, mut conn: Conn<'_>, f: Faulty<'_>, fault: F
             conn.abort();
         }
         Fault::SlowDrip { bytes_per_sec } => {
-            let response = server::route(shared, req);
+            let response = routes::route(shared, req);
             record(response.status);
             let bps = bytes_per_sec.max(1) as usize;
             let (chunk, interval) = if bps >= 10 {
@@ -207,7 +211,7 @@ pub(crate) fn serve(shared: &Shared, mut conn: Conn<'_>, f: Faulty<'_>, fault: F
                 Some(Scope::StorageUnits) => {
                     Response::new(200, &json_type(), endless_storage(shared, req).into_bytes())
                 }
-                _ => server::route(shared, req),
+                _ => routes::route(shared, req),
             };
             answer(conn, response);
         }
@@ -288,7 +292,7 @@ fn endless_jobs(shared: &Shared, req: &Request) -> String {
         "first": {"href": format!("{base}/admin/jobs?page%5Blimit%5D={limit}")},
         "next": link(&next),
     });
-    server::page_json(limit as usize, meta, links, |out, i| {
+    paging::page_json(limit as usize, meta, links, |out, i| {
         let n = page.saturating_mul(limit).saturating_add(i as i64);
         let mut job = if jobs.is_empty() {
             synthetic_job(now)
@@ -296,7 +300,7 @@ fn endless_jobs(shared: &Shared, req: &Request) -> String {
             jobs[(n as usize) % jobs.len()].clone()
         };
         job.job_id = ENDLESS_ID_BASE.saturating_add(n);
-        data::write_job(out, &job, &next, now, &base);
+        wire::write_job(out, &job, &next, now, &base);
     })
 }
 
@@ -312,8 +316,8 @@ fn endless_storage(shared: &Shared, req: &Request) -> String {
     let units = &served.data.storage_units;
     let base = req.base_href(shared.local_addr());
     let page = OffsetPage { offset, limit };
-    let (meta, links) = server::offset_meta(&page, offset + 2 * limit, &base, "/storage/storage-units");
-    server::page_json(limit as usize, meta, links, |out, i| {
+    let (meta, links) = paging::offset_meta(&page, offset + 2 * limit, &base, "/storage/storage-units");
+    paging::page_json(limit as usize, meta, links, |out, i| {
         let n = offset + i as i64;
         let mut unit = if units.is_empty() {
             synthetic_unit()
@@ -321,7 +325,7 @@ fn endless_storage(shared: &Shared, req: &Request) -> String {
             units[(n as usize) % units.len()].clone()
         };
         unit.name = format!("stu-endless-{n:06}");
-        data::write_storage_unit(out, &unit, &base);
+        wire::write_storage_unit(out, &unit, &base);
     })
 }
 
@@ -336,7 +340,7 @@ fn sample_item(shared: &Shared, req: &Request, path_scope: Option<Scope>) -> Str
             u.name = "stu-big".into();
             u
         });
-        data::write_storage_unit(&mut out, &unit, &base);
+        wire::write_storage_unit(&mut out, &unit, &base);
     } else {
         let now = now_millis();
         let mut job = served
@@ -346,7 +350,7 @@ fn sample_item(shared: &Shared, req: &Request, path_scope: Option<Scope>) -> Str
             .cloned()
             .unwrap_or_else(|| synthetic_job(now));
         job.job_id = ENDLESS_ID_BASE;
-        data::write_job(&mut out, &job, "big", now, &base);
+        wire::write_job(&mut out, &job, "big", now, &base);
     }
     out
 }
@@ -412,9 +416,9 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::sim::data::SimData;
-    use crate::sim::server::tests::{get, get_with, raw, start, KEY};
-    use crate::sim::SimServer;
+    use crate::data::SimData;
+    use crate::testing::{get, get_with, raw, start, KEY};
+    use crate::SimServer;
 
     const ACCEPT: &str = "application/vnd.netbackup+json;version=13.0";
 

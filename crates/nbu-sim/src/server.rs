@@ -1,0 +1,315 @@
+//! Starting and stopping a simulated primary server, and the control surface tests use:
+//! [`SimOptions`], [`SimServer`], [`SimHandle`] and the requests it recorded.
+//!
+//! Owns the state shared by the handles and the connection threads (key, versions, data,
+//! faults, request log). How connections are served belongs to `http`, what a request is
+//! answered to `routes` and `paging`, how it misbehaves to `faults`.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::data::SimData;
+use crate::faults::{Fault, FaultTable, Scope};
+use crate::http::{accept_loop, Request};
+use crate::paging::Served;
+use crate::routes::{negotiate, JSON_MEDIA};
+use crate::version::ApiVersion;
+
+/// Requests kept for `SimHandle::requests` (the oldest are dropped beyond this).
+const MAX_RECORDS: usize = 10_000;
+
+/// How to start a simulated primary server.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// Where to listen; `127.0.0.1:0` by default (a free port).
+    pub bind: SocketAddr,
+    /// The only `Authorization` value accepted (raw, no `Bearer`).
+    pub api_key: String,
+    /// API versions answered; others get 406. All four by default.
+    pub versions: Vec<ApiVersion>,
+    pub data: SimData,
+}
+
+impl SimOptions {
+    pub fn new(api_key: &str, data: SimData) -> SimOptions {
+        SimOptions {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            api_key: api_key.to_string(),
+            versions: ApiVersion::ALL.to_vec(),
+            data,
+        }
+    }
+}
+
+/// One request as the simulator saw it, with the status it answered (0 when it answered
+/// nothing: reset, hang, or shutdown during a delay).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestRecord {
+    /// The decoded path, e.g. `/netbackup/admin/jobs`; empty if the request did not parse.
+    pub path: String,
+    /// Decoded query parameters in request order.
+    pub query: Vec<(String, String)>,
+    /// The `Authorization` header as sent.
+    pub api_key: Option<String>,
+    pub accept: Option<String>,
+    pub status: u16,
+    /// When the request head had been read.
+    pub at: Instant,
+}
+
+/// A running simulated NetBackup primary server. Dropping it stops it and joins every
+/// thread it started.
+pub struct SimServer {
+    addr: SocketAddr,
+    pub(crate) shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl SimServer {
+    /// Binds `options.bind` and starts serving.
+    pub fn start(options: SimOptions) -> io::Result<SimServer> {
+        let listener = TcpListener::bind(options.bind)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            local_addr: addr,
+            active: AtomicUsize::new(0),
+            state: Mutex::new(State {
+                api_key: options.api_key,
+                versions: options.versions,
+                data: Arc::new(Served::new(options.data)),
+                faults: FaultTable::default(),
+            }),
+            log: Mutex::new(RequestLog::default()),
+        });
+        let accept_shared = Arc::clone(&shared);
+        let accept = thread::Builder::new()
+            .name("sim-accept".into())
+            .spawn(move || accept_loop(listener, accept_shared))?;
+        Ok(SimServer {
+            addr,
+            shared,
+            accept: Some(accept),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:PORT/netbackup` (a wildcard bind address becomes loopback).
+    pub fn base_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}/netbackup", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    pub fn handle(&self) -> SimHandle {
+        SimHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Stops accepting, ends every connection (hung ones included) and joins all threads.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+/// Changes a running server's behaviour and reads what it saw. Cheap to clone; usable
+/// from any thread.
+#[derive(Clone)]
+pub struct SimHandle {
+    shared: Arc<Shared>,
+}
+
+impl SimHandle {
+    /// Makes requests in `scope` misbehave (replacing that scope's previous fault). A
+    /// request matching both a specific scope and `Scope::All` gets the specific fault.
+    pub fn set_fault(&self, scope: Scope, fault: Fault) {
+        self.shared.state.lock().faults.set(scope, fault);
+    }
+
+    /// Removes every fault; hung connections then close.
+    pub fn clear_faults(&self) {
+        self.shared.state.lock().faults.clear();
+    }
+
+    pub fn set_api_key(&self, key: &str) {
+        self.shared.state.lock().api_key = key.to_string();
+    }
+
+    pub fn set_versions(&self, versions: Vec<ApiVersion>) {
+        self.shared.state.lock().versions = versions;
+    }
+
+    /// Replaces the data served; requests already being answered keep the old data.
+    pub fn set_data(&self, data: SimData) {
+        let served = Arc::new(Served::new(data));
+        self.shared.state.lock().data = served;
+    }
+
+    /// The most recent requests (up to 10,000), oldest first.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.log.lock().records.iter().cloned().collect()
+    }
+
+    /// Every request recorded since start or the last `clear_requests`.
+    pub fn request_count(&self) -> usize {
+        self.shared.log.lock().total
+    }
+
+    pub fn clear_requests(&self) {
+        let mut log = self.shared.log.lock();
+        log.records.clear();
+        log.total = 0;
+    }
+}
+
+/// State shared by the accept thread, the connection threads and the handles.
+pub(crate) struct Shared {
+    pub(crate) stop: AtomicBool,
+    local_addr: SocketAddr,
+    /// Connections being served; `http` keeps it below `MAX_CONNECTIONS`.
+    pub(crate) active: AtomicUsize,
+    state: Mutex<State>,
+    log: Mutex<RequestLog>,
+}
+
+struct State {
+    api_key: String,
+    versions: Vec<ApiVersion>,
+    data: Arc<Served>,
+    faults: FaultTable,
+}
+
+#[derive(Default)]
+struct RequestLog {
+    records: VecDeque<RequestRecord>,
+    total: usize,
+}
+
+impl Shared {
+    pub(crate) fn record(&self, record: RequestRecord) {
+        let mut log = self.log.lock();
+        if log.records.len() >= MAX_RECORDS {
+            log.records.pop_front();
+        }
+        log.records.push_back(record);
+        log.total += 1;
+    }
+
+    /// The fault for a request whose path is in `scope` (`None`: only `Scope::All`).
+    pub(crate) fn fault_for(&self, scope: Option<Scope>) -> Option<(Scope, u64, Fault)> {
+        self.state.lock().faults.lookup(scope)
+    }
+
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Whether the fault `id` is still the one set for `scope`.
+    pub(crate) fn fault_still_set(&self, scope: Scope, id: u64) -> bool {
+        self.state.lock().faults.is_current(scope, id)
+    }
+
+    /// The key, the versions and the data a request is answered with, taken together.
+    pub(crate) fn answer_state(&self) -> (String, Vec<ApiVersion>, Arc<Served>) {
+        let state = self.state.lock();
+        (
+            state.api_key.clone(),
+            state.versions.clone(),
+            Arc::clone(&state.data),
+        )
+    }
+
+    pub(crate) fn served(&self) -> Arc<Served> {
+        Arc::clone(&self.state.lock().data)
+    }
+
+    /// The version a faulty 200 claims: the negotiated one, else the newest accepted.
+    pub(crate) fn claimed_version(&self, req: &Request) -> ApiVersion {
+        let versions = self.state.lock().versions.clone();
+        negotiate(req.accept().as_deref(), JSON_MEDIA, &versions)
+            .or_else(|| versions.iter().max().copied())
+            .unwrap_or(ApiVersion::V13_0)
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use crate::time::now_millis;
+
+    #[test]
+    fn requests_are_recorded_decoded() {
+        let server = start(SimData::known(now_millis()));
+        let handle = server.handle();
+        let filter = "state eq 'ACTIVE'";
+        get(
+            &server,
+            &format!("/admin/jobs?filter={}&page%5Blimit%5D=3", enc(filter)),
+        );
+        get_with(server.addr(), "/netbackup/admin/jobs", Some("nope"), None);
+        let records = handle.requests();
+        assert_eq!(handle.request_count(), 2);
+        assert_eq!(records[0].path, "/netbackup/admin/jobs");
+        assert_eq!(
+            records[0].query,
+            vec![
+                ("filter".to_string(), filter.to_string()),
+                ("page[limit]".to_string(), "3".to_string())
+            ]
+        );
+        assert_eq!(records[0].api_key.as_deref(), Some(KEY));
+        assert_eq!(
+            records[0].accept.as_deref(),
+            Some("application/vnd.netbackup+json;version=13.0")
+        );
+        assert_eq!((records[0].status, records[1].status), (200, 401));
+        assert!(records[0].at <= records[1].at);
+        handle.clear_requests();
+        assert_eq!(handle.request_count(), 0);
+        assert!(handle.requests().is_empty());
+    }
+
+    #[test]
+    fn set_data_replaces_what_is_served() {
+        let server = start(SimData::known(now_millis()));
+        server.handle().set_data(SimData::default());
+        let body = get(&server, "/admin/jobs").json();
+        assert_eq!(body["data"].as_array().unwrap().len(), 0);
+        let body = get(&server, "/storage/storage-units").json();
+        assert_eq!(body["meta"]["pagination"]["count"], 0);
+        assert_eq!(body["meta"]["pagination"]["pages"], 0);
+    }
+}
