@@ -14,8 +14,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config;
 use crate::daemon::{Daemon, DaemonOptions};
-use crate::notify::Notifier;
 use crate::reload::signals::Registered;
+use crate::sd_notify::Notifier;
 use crate::sim::{DataSpec, SimData, SimOptions, SimServer};
 use crate::timefmt::{now_millis, parse_go_duration};
 

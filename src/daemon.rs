@@ -21,12 +21,13 @@ use crate::http::{self, Listener};
 use crate::logging;
 use crate::metrics::ExporterMetrics;
 use crate::nbu::{Client, ClientOptions, RequestObserver, RequestOutcome};
-use crate::notify::Notifier;
 use crate::reload::signals::{Registered, SignalThread};
 use crate::reload::watch::{ConfigWatch, WatchMode};
 use crate::reload::worker::{Worker, WorkerInputs};
 use crate::reload::{Attempt, Event, Outcome, Trigger};
+use crate::sd_notify::Notifier;
 use crate::state::{Generation, Shared};
+use crate::sys;
 use crate::timefmt::now_millis;
 
 /// How the environment is read for `${VAR}` expansion.
@@ -95,7 +96,7 @@ impl Daemon {
             )));
         }
 
-        match http::raise_fd_limit() {
+        match sys::raise_fd_limit() {
             Some((before, after)) if after > before => {
                 log::debug!("open file limit raised from {before} to {after}");
             }

@@ -25,8 +25,7 @@ use crate::reload::{Attempt, Event, Outcome, Trigger};
 use crate::state::Shared;
 
 pub use front::{
-    raise_fd_limit, HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES,
-    MAX_REQUEST_LINE,
+    HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES, MAX_REQUEST_LINE,
 };
 
 /// Worker threads per listener.

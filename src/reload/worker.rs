@@ -25,7 +25,7 @@ use super::watch::{ConfigWatch, WatchMode};
 use super::{Event, Outcome, Trigger};
 use crate::config::{self, diff::diff, Loaded};
 use crate::daemon::{record_metrics, EnvFn, Runtime};
-use crate::notify::Notifier;
+use crate::sd_notify::Notifier;
 use crate::state::Shared;
 use crate::timefmt::{format_go_duration, now_millis};
 
