@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 
-use crate::collect::site::{PollSettings, PollerThread, SiteRuntime};
+use crate::collect::site::{CollectionObserver, PollSettings, PollerThread, SiteRuntime};
 use crate::config::{self, Config, Loaded, SiteConfig};
 use crate::http::{self, Listener};
 use crate::logging;
@@ -114,7 +114,7 @@ impl Daemon {
         for site in &cfg.sites {
             let client = build_client(site, &client_options, &metrics).map_err(|e| anyhow!(e))?;
             let (runtime, thread) =
-                SiteRuntime::spawn(poll_settings(cfg, site, client), Arc::clone(&metrics))
+                SiteRuntime::spawn(poll_settings(cfg, site, client), collection_observer(&metrics))
                     .context("cannot start a poller thread")?;
             metrics.init_site(&site.name);
             runtimes.push(runtime);
@@ -275,35 +275,31 @@ fn build_client(
     options: &ClientOptions,
     metrics: &Arc<ExporterMetrics>,
 ) -> Result<Arc<Client>, String> {
-    let counter = metrics.nbu_requests_total.clone();
+    let metrics = Arc::clone(metrics);
     let name = site.name.clone();
     let observer: RequestObserver = Arc::new(move |outcome: &RequestOutcome| {
-        counter
-            .with_label_values(&[name.as_str(), outcome.endpoint, outcome.code])
-            .inc();
+        metrics.nbu_request(&name, outcome.endpoint, outcome.code);
     });
     Client::new(site, options.clone(), Some(observer))
         .map(Arc::new)
         .map_err(|e| format!("nbuservers[{}]: {e}", site.name))
 }
 
+/// Counts each collector run of a sweep in the self-metrics.
+fn collection_observer(metrics: &Arc<ExporterMetrics>) -> CollectionObserver {
+    let metrics = Arc::clone(metrics);
+    Arc::new(move |site, run| metrics.collection_ran(site, run.collector, run.duration, run.success))
+}
+
 /// Updates the reload metrics for one finished attempt.
 pub(crate) fn record_metrics(metrics: &ExporterMetrics, attempt: &Attempt, duration: Duration) {
-    let now = attempt.at_unix_ms as f64 / 1000.0;
-    metrics
-        .config_reloads_total
-        .with_label_values(&[attempt.trigger.as_str(), attempt.result.as_str()])
-        .inc();
-    metrics.config_last_reload_attempt_timestamp_seconds.set(now);
-    metrics
-        .config_reload_duration_seconds
-        .observe(duration.as_secs_f64());
-    if attempt.result.is_success() {
-        metrics.config_last_reload_successful.set(1);
-        metrics.config_last_reload_success_timestamp_seconds.set(now);
-    } else {
-        metrics.config_last_reload_successful.set(0);
-    }
+    metrics.record_reload(
+        attempt.trigger.as_str(),
+        attempt.result.as_str(),
+        attempt.result.is_success(),
+        attempt.at_unix_ms,
+        duration,
+    );
 }
 
 /// Everything a reload may replace, prepared off-line. Dropping it through `abandon`
@@ -414,10 +410,11 @@ impl Runtime {
                 }
                 moved_or_new => {
                     let client = build_client(site, &self.client_options, &metrics)?;
-                    let (runtime, thread) =
-                        SiteRuntime::spawn(poll_settings(new, site, client), Arc::clone(&metrics)).map_err(
-                            |e| format!("cannot start a poller thread for site {}: {e}", site.name),
-                        )?;
+                    let (runtime, thread) = SiteRuntime::spawn(
+                        poll_settings(new, site, client),
+                        collection_observer(&metrics),
+                    )
+                    .map_err(|e| format!("cannot start a poller thread for site {}: {e}", site.name))?;
                     p.threads.push(thread);
                     p.spawned.push(Arc::clone(&runtime));
                     p.generation.sites.push(runtime);
@@ -473,10 +470,7 @@ impl Runtime {
             if reason == "removed" {
                 metrics.forget_site(runtime.name());
             }
-            metrics
-                .cache_flushes_total
-                .with_label_values(&[runtime.name(), reason])
-                .inc();
+            metrics.cache_flushed(runtime.name(), reason);
             log::info!("site cache flushed site={} reason={reason}", runtime.name());
         }
         for runtime in &spawned {

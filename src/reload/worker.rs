@@ -299,7 +299,7 @@ impl Worker {
     }
 
     fn set_watcher_up(&self, up: bool) {
-        self.shared.metrics.config_watcher_up.set(i64::from(up));
+        self.shared.metrics.set_watcher_up(up);
         let mode = if up {
             "inotify".to_string()
         } else {
