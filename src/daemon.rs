@@ -24,9 +24,8 @@ use crate::nbu::{Client, ClientOptions, RequestObserver, RequestOutcome};
 use crate::reload::signals::{Registered, SignalThread};
 use crate::reload::watch::{ConfigWatch, WatchMode};
 use crate::reload::worker::{Worker, WorkerInputs};
-use crate::reload::{Attempt, Event, Outcome, Trigger};
 use crate::sd_notify::Notifier;
-use crate::state::{Generation, Shared};
+use crate::state::{Attempt, Event, Generation, ReloadOutcome, SharedState, Trigger};
 use crate::sys;
 use crate::timefmt::now_millis;
 
@@ -64,7 +63,7 @@ impl DaemonOptions {
 
 /// A running daemon. Dropping it does not stop it; call `shutdown` or `wait`.
 pub struct Daemon {
-    shared: Arc<Shared>,
+    shared: Arc<SharedState>,
     control: Option<JoinHandle<()>>,
     signals: Option<SignalThread>,
 }
@@ -127,7 +126,7 @@ impl Daemon {
             sha_short: loaded.sha256_short(),
             sites: runtimes.clone(),
         };
-        let shared = Arc::new(Shared::new(
+        let shared = Arc::new(SharedState::new(
             generation,
             Arc::clone(&metrics),
             events_tx.clone(),
@@ -167,7 +166,7 @@ impl Daemon {
         let attempt = Attempt {
             id: 1,
             trigger: Trigger::Startup,
-            result: Outcome::Applied,
+            result: ReloadOutcome::Applied,
             generation: 1,
             reason: None,
             problems: Vec::new(),
@@ -229,7 +228,7 @@ impl Daemon {
         })
     }
 
-    pub fn shared(&self) -> &Arc<Shared> {
+    pub fn shared(&self) -> &Arc<SharedState> {
         &self.shared
     }
 
@@ -316,7 +315,7 @@ pub(crate) struct Prepared {
 
 /// The run-time components owned by the reload worker.
 pub(crate) struct Runtime {
-    shared: Arc<Shared>,
+    shared: Arc<SharedState>,
     listener: Option<Listener>,
     /// Listeners a reload moved away from, each with the time it stops accepting; then
     /// they finish their in-flight requests.

@@ -21,8 +21,7 @@ use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response};
 
 use crate::metrics::{self, ScrapeView};
-use crate::reload::{Attempt, Event, Outcome, Trigger};
-use crate::state::Shared;
+use crate::state::{Attempt, Event, ReloadOutcome, SharedState, Trigger};
 
 pub use front::{
     HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES, MAX_REQUEST_LINE,
@@ -59,7 +58,7 @@ pub struct Listener {
 
 /// What a worker needs besides the server.
 struct Ctx {
-    shared: Arc<Shared>,
+    shared: Arc<SharedState>,
     reload_waiters: Arc<AtomicUsize>,
 }
 
@@ -105,7 +104,7 @@ impl Listener {
     }
 
     /// Starts the worker threads, then the accept front.
-    pub fn serve(&mut self, shared: &Arc<Shared>, workers: usize) -> std::io::Result<()> {
+    pub fn serve(&mut self, shared: &Arc<SharedState>, workers: usize) -> std::io::Result<()> {
         for i in 0..workers.max(1) {
             let server = Arc::clone(&self.server);
             let stop = Arc::clone(&self.stop);
@@ -418,7 +417,7 @@ fn respond_busy(request: Request) {
 
 #[derive(Serialize)]
 struct ReloadAnswer<'a> {
-    result: Outcome,
+    result: ReloadOutcome,
     trigger: Trigger,
     generation: u64,
     attempt: u64,
@@ -432,7 +431,7 @@ struct ReloadAnswer<'a> {
 /// Waits on one reload while holding `permit`, and gives the permit back before
 /// answering: a client that sends its next `POST /-/reload` as soon as it has read this
 /// answer must not find the place still taken and get a 429.
-fn http_reload(request: Request, shared: &Arc<Shared>, force: bool, permit: Permit<'_>) {
+fn http_reload(request: Request, shared: &Arc<SharedState>, force: bool, permit: Permit<'_>) {
     let (tx, rx) = crossbeam_channel::bounded::<Attempt>(1);
     if shared
         .events
@@ -451,9 +450,9 @@ fn http_reload(request: Request, shared: &Arc<Shared>, force: bool, permit: Perm
     match outcome {
         Ok(a) => {
             let status = match a.result {
-                Outcome::Applied | Outcome::Unchanged => 200,
-                Outcome::Rejected => 400,
-                Outcome::Failed => 500,
+                ReloadOutcome::Applied | ReloadOutcome::Unchanged => 200,
+                ReloadOutcome::Rejected => 400,
+                ReloadOutcome::Failed => 500,
             };
             let answer = ReloadAnswer {
                 result: a.result,
@@ -518,7 +517,7 @@ mod tests {
         );
     }
 
-    fn shared() -> Arc<Shared> {
+    fn shared() -> Arc<SharedState> {
         let yaml = "nbuservers:\n  - site: paris\n    host: 127.0.0.1\n    apiKey: k\n";
         let loaded =
             crate::config::load_from_bytes(std::path::Path::new("config.yaml"), yaml.as_bytes(), &|_| None)
@@ -531,7 +530,7 @@ mod tests {
             sites: Vec::new(),
         };
         let (events, _) = crossbeam_channel::unbounded();
-        Arc::new(Shared::new(
+        Arc::new(SharedState::new(
             generation,
             Arc::new(crate::metrics::ExporterMetrics::new()),
             events,

@@ -6,7 +6,7 @@
 //! config dir ─────[notify]────┼──> Event channel ──> [reload worker] ── sole writer ──┐
 //! POST /-/reload ─[http]──────┘      read once → validate → diff → prepare → swap     │
 //!                                                                                     v
-//!  Shared { RwLock<Arc<Generation>> } <── readers clone the Arc, never hold the lock
+//!  SharedState { RwLock<Arc<Generation>> } <── readers clone the Arc, never hold the lock
 //!     ├─ [http workers]  /metrics renders one generation's site snapshots
 //!     └─ [poll-SITE]     one thread per NetBackup site, publishing snapshots
 //! ```

@@ -1,9 +1,17 @@
-//! The state every thread shares: the running config generation behind one
-//! `parking_lot::RwLock<Arc<_>>`, the exporter's self-metrics, and the reload status.
+//! What every thread of the daemon shares: the running config generation behind one
+//! `parking_lot::RwLock<Arc<_>>`, the exporter's self-metrics, the reload record, and the
+//! vocabulary the threads talk in (`Event`, `Trigger`, `ReloadOutcome`, `Attempt`).
 //!
 //! Readers clone the `Arc` and drop the guard before doing any work, so no lock is ever
 //! held across I/O and one scrape uses one generation from start to end. Only the reload
-//! worker calls `swap`. It must not know how generations are built.
+//! worker calls `swap`. This module sits below both the HTTP server and the reload
+//! pipeline, which meet only here: it must not know how generations are built, how a
+//! reload runs, or how requests are served.
+
+mod attempt;
+mod control;
+mod event;
+mod status;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,8 +21,12 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::collect::site::SiteRuntime;
 use crate::config::Config;
-use crate::metrics::ExporterMetrics;
-use crate::reload::{Event, ReloadControl, StatusBoard};
+use crate::metrics::exporter::ExporterMetrics;
+
+pub use attempt::{Attempt, ReloadOutcome, Trigger};
+pub use control::{DeferGuard, ReloadControl};
+pub use event::Event;
+pub use status::{ReloadState, StatusBoard, StatusSnapshot, HISTORY_LEN};
 
 /// One applied configuration with the site runtimes it runs.
 pub struct Generation {
@@ -36,7 +48,8 @@ impl Generation {
     }
 }
 
-pub struct Shared {
+/// The hub every thread holds an `Arc` of.
+pub struct SharedState {
     current: RwLock<Arc<Generation>>,
     pub metrics: Arc<ExporterMetrics>,
     pub status: StatusBoard,
@@ -46,14 +59,14 @@ pub struct Shared {
     listen_addr: Mutex<SocketAddr>,
 }
 
-impl Shared {
+impl SharedState {
     pub fn new(
         first: Generation,
         metrics: Arc<ExporterMetrics>,
         events: Sender<Event>,
         listen_addr: SocketAddr,
-    ) -> Shared {
-        Shared {
+    ) -> SharedState {
+        SharedState {
             current: RwLock::new(Arc::new(first)),
             metrics,
             status: StatusBoard::new(),

@@ -20,13 +20,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use sha2::{Digest, Sha256};
 
-use super::status::{Attempt, ReloadState};
 use super::watch::{ConfigWatch, WatchMode};
-use super::{Event, Outcome, Trigger};
 use crate::config::{self, diff::diff, Loaded};
 use crate::daemon::{record_metrics, EnvFn, Runtime};
 use crate::sd_notify::Notifier;
-use crate::state::Shared;
+use crate::state::{Attempt, Event, ReloadOutcome, ReloadState, SharedState, Trigger};
 use crate::timefmt::{format_go_duration, now_millis};
 
 /// Minimum spacing between two reloads started by asynchronous triggers.
@@ -92,7 +90,7 @@ pub(crate) struct WorkerInputs {
 pub struct Worker {
     path: PathBuf,
     env: EnvFn,
-    shared: Arc<Shared>,
+    shared: Arc<SharedState>,
     runtime: Option<Runtime>,
     events: Receiver<Event>,
     watch_mode: WatchMode,
@@ -112,7 +110,7 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(shared: Arc<Shared>, runtime: Runtime, inputs: WorkerInputs) -> Worker {
+    pub(crate) fn new(shared: Arc<SharedState>, runtime: Runtime, inputs: WorkerInputs) -> Worker {
         let WorkerInputs {
             path,
             env,
@@ -404,7 +402,14 @@ impl Worker {
                     "reading and validating took longer than {}s",
                     VALIDATE_TIMEOUT.as_secs()
                 );
-                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+                return Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Failed,
+                    Some(reason),
+                    vec![],
+                    vec![],
+                    started,
+                ));
             }
             Some(Err(ReadError::Missing)) if quiet_allowed => {
                 let since = *self.missing_since.get_or_insert(started);
@@ -417,17 +422,38 @@ impl Worker {
                     "config file {} is missing; keeping the running config",
                     self.path.display()
                 );
-                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+                return Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Failed,
+                    Some(reason),
+                    vec![],
+                    vec![],
+                    started,
+                ));
             }
             Some(Err(ReadError::Missing)) => {
                 let reason = format!(
                     "config file {} is missing; keeping the running config",
                     self.path.display()
                 );
-                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+                return Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Failed,
+                    Some(reason),
+                    vec![],
+                    vec![],
+                    started,
+                ));
             }
             Some(Err(ReadError::Other(reason))) => {
-                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+                return Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Failed,
+                    Some(reason),
+                    vec![],
+                    vec![],
+                    started,
+                ));
             }
             Some(Ok(pair)) => pair,
         };
@@ -444,7 +470,7 @@ impl Worker {
                 let reason = format!("invalid configuration ({} problem(s))", problems.len());
                 return Some(self.finish(
                     trigger,
-                    Outcome::Rejected,
+                    ReloadOutcome::Rejected,
                     Some(reason),
                     problems,
                     vec![],
@@ -460,7 +486,7 @@ impl Worker {
                 self.shared.status.set_state(ReloadState::Idle);
                 return None;
             }
-            return Some(self.finish(trigger, Outcome::Unchanged, None, vec![], vec![], started));
+            return Some(self.finish(trigger, ReloadOutcome::Unchanged, None, vec![], vec![], started));
         }
         let changes = diff(&current.config, &loaded.config);
         let change_keys = if force && changes.is_empty() {
@@ -473,7 +499,7 @@ impl Worker {
         let Some(runtime) = self.runtime.as_mut() else {
             return Some(self.finish(
                 trigger,
-                Outcome::Failed,
+                ReloadOutcome::Failed,
                 Some("shutting down".into()),
                 vec![],
                 vec![],
@@ -487,7 +513,14 @@ impl Worker {
                     log::warn!("config warning: {warning}");
                 }
                 self.last_rejected_raw = None;
-                Some(self.finish(trigger, Outcome::Applied, None, vec![], change_keys, started))
+                Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Applied,
+                    None,
+                    vec![],
+                    change_keys,
+                    started,
+                ))
             }
             Err(reason) => {
                 self.shared.status.set_state(ReloadState::RollingBack);
@@ -495,7 +528,7 @@ impl Worker {
                 let reason = format!("cannot apply: {reason}");
                 Some(self.finish(
                     trigger,
-                    Outcome::Rejected,
+                    ReloadOutcome::Rejected,
                     Some(reason.clone()),
                     vec![reason],
                     change_keys,
@@ -508,7 +541,7 @@ impl Worker {
     fn finish(
         &mut self,
         trigger: Trigger,
-        result: Outcome,
+        result: ReloadOutcome,
         reason: Option<String>,
         problems: Vec<String>,
         changes: Vec<String>,
@@ -546,9 +579,9 @@ fn log_attempt(a: &Attempt) {
         a.result, a.trigger, a.generation, a.duration_ms
     );
     match a.result {
-        Outcome::Applied => log::info!("{base} changes={}", a.changes.join(",")),
-        Outcome::Unchanged => log::info!("{base}"),
-        Outcome::Rejected | Outcome::Failed => {
+        ReloadOutcome::Applied => log::info!("{base} changes={}", a.changes.join(",")),
+        ReloadOutcome::Unchanged => log::info!("{base}"),
+        ReloadOutcome::Rejected | ReloadOutcome::Failed => {
             let detail = if a.problems.is_empty() {
                 a.reason.clone().unwrap_or_default()
             } else {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use nbu_exporter::reload::client;
 use nbu_exporter::reload::watch::WatchMode;
-use nbu_exporter::reload::{Event, StatusBoard};
+use nbu_exporter::state::{Event, StatusBoard};
 use serde_json::Value;
 
 use crate::support::*;
