@@ -95,7 +95,7 @@ pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
         None | Some(Command::Run) => run_daemon(&cli.config, signals),
         Some(Command::CheckConfig { path }) => check_config(path.as_deref().unwrap_or(&cli.config)),
         Some(Command::Reload { pid, url, timeout }) => {
-            crate::reload::client::run(&cli.config, pid, url, &timeout)
+            crate::reload::command::run(&cli.config, pid, url, &timeout)
         }
         Some(Command::Demo { port, jobs }) => demo(port, jobs, signals),
         Some(Command::Simulate {

@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context};
 
 use crate::collect::site::{CollectionObserver, PollSettings, PollerThread, SiteRuntime};
 use crate::config::{self, Config, Loaded, SiteConfig};
-use crate::http::{self, Listener};
+use crate::http_server::{self, Listener};
 use crate::logging;
 use crate::metrics::ExporterMetrics;
 use crate::nbu::{Client, ClientOptions, RequestObserver, RequestOutcome};
@@ -133,7 +133,7 @@ impl Daemon {
             listener.local_addr(),
         ));
         listener
-            .serve(&shared, http::WORKERS)
+            .serve(&shared, http_server::WORKERS)
             .context("cannot start HTTP workers")?;
         for runtime in &runtimes {
             runtime.start();
@@ -374,7 +374,7 @@ impl Runtime {
             // Serving before the swap is harmless: handlers read whichever generation is
             // current, and the old listener keeps serving until the swap.
             listener
-                .serve(&self.shared, http::WORKERS)
+                .serve(&self.shared, http_server::WORKERS)
                 .map_err(|e| format!("cannot start HTTP workers: {e}"))?;
             p.listener = Some(listener);
         }

@@ -13,13 +13,13 @@
 //!
 //! `config` owns the file format and validation, `nbu` the REST client, `collect` the
 //! pollers and snapshots, `metrics` the text output, `reload` the triggers and the worker,
-//! `http` the listener, `daemon` the thread topology, `sim` the simulated NetBackup.
+//! `http_server` the exporter's own HTTP listener, `daemon` the thread topology, `sim` the simulated NetBackup.
 
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod daemon;
-pub mod http;
+pub mod http_server;
 pub mod logging;
 pub mod metrics;
 pub mod nbu;

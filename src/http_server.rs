@@ -1,5 +1,6 @@
 //! The exporter's own HTTP server (tiny_http): `/metrics` (path from `server.uri`),
 //! liveness, readiness, the landing page, `POST /-/reload` and `GET /-/config-status`.
+//! (The HTTP client that talks to NetBackup is `nbu::http`, unrelated.)
 //!
 //! A `Listener` is bound first and served later, so a reload can bind a new address
 //! before it swaps and reject the change if the bind fails. The public socket belongs to
@@ -415,17 +416,14 @@ fn respond_busy(request: Request) {
     }
 }
 
+/// The answer to `POST /-/reload`: the attempt exactly as `/-/config-status` lists it, plus
+/// `attempt`, the name operations.md gives its id in this answer.
 #[derive(Serialize)]
 struct ReloadAnswer<'a> {
-    result: ReloadOutcome,
-    trigger: Trigger,
-    generation: u64,
-    attempt: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    problems: &'a [String],
-    changes: &'a [String],
-    duration_ms: f64,
+    #[serde(flatten)]
+    attempt: &'a Attempt,
+    #[serde(rename = "attempt")]
+    id: u64,
 }
 
 /// Waits on one reload while holding `permit`, and gives the permit back before
@@ -454,17 +452,14 @@ fn http_reload(request: Request, shared: &Arc<SharedState>, force: bool, permit:
                 ReloadOutcome::Rejected => 400,
                 ReloadOutcome::Failed => 500,
             };
-            let answer = ReloadAnswer {
-                result: a.result,
-                trigger: a.trigger,
-                generation: a.generation,
-                attempt: a.id,
-                reason: a.reason.as_deref(),
-                problems: &a.problems,
-                changes: &a.changes,
-                duration_ms: a.duration_ms,
-            };
-            respond_json(request, status, &answer)
+            respond_json(
+                request,
+                status,
+                &ReloadAnswer {
+                    attempt: &a,
+                    id: a.id,
+                },
+            )
         }
         Err(_) => respond_text(
             request,
@@ -546,6 +541,46 @@ mod tests {
         let mut answer = String::new();
         let _ = stream.read_to_string(&mut answer);
         answer
+    }
+
+    /// `POST /-/reload` keeps the field names operations.md documents for it (`attempt`
+    /// for the id), and the `reload` command reads it back as the same `Attempt` that
+    /// `/-/config-status` lists.
+    #[test]
+    fn the_reload_answer_is_the_attempt_under_its_documented_names() {
+        let attempt = Attempt {
+            id: 7,
+            trigger: Trigger::Http,
+            result: ReloadOutcome::Rejected,
+            generation: 2,
+            reason: Some("invalid configuration (1 problem(s))".into()),
+            problems: vec!["server.port: x".into()],
+            changes: vec![],
+            at_unix_ms: 1_795_649_551_615,
+            duration_ms: 0.25,
+        };
+        let answer = serde_json::to_value(ReloadAnswer {
+            attempt: &attempt,
+            id: attempt.id,
+        })
+        .unwrap();
+        for (key, want) in [
+            ("result", serde_json::json!("rejected")),
+            ("trigger", serde_json::json!("http")),
+            ("generation", serde_json::json!(2)),
+            ("attempt", serde_json::json!(7)),
+            (
+                "reason",
+                serde_json::json!("invalid configuration (1 problem(s))"),
+            ),
+            ("problems", serde_json::json!(["server.port: x"])),
+            ("changes", serde_json::json!([])),
+            ("duration_ms", serde_json::json!(0.25)),
+        ] {
+            assert_eq!(answer[key], want, "{key} in {answer}");
+        }
+        let read_back: Attempt = serde_json::from_value(answer).unwrap();
+        assert_eq!(read_back, attempt);
     }
 
     /// Every worker must wake for the drain, also when a worker that was woken first
