@@ -4,16 +4,19 @@
 //! ```text
 //! SIGHUP/SIGTERM ──[signals]──┐
 //! config dir ─────[notify]────┼──> Event channel ──> [reload worker] ── sole writer ──┐
-//! POST /-/reload ─[http]──────┘      read once → validate → diff → prepare → swap     │
-//!                                                                                     v
+//! POST /-/reload ─[http]──────┘      read once → validate → diff → prepare → commit   │
+//!                    (startup: load → prepare from nothing → commit, = generation 1)  v
 //!  SharedState { RwLock<Arc<Generation>> } <── readers clone the Arc, never hold the lock
 //!     ├─ [http workers]  /metrics renders one generation's site snapshots
 //!     └─ [poll-SITE]     one thread per NetBackup site, publishing snapshots
 //! ```
 //!
 //! `config` owns the file format and validation, `nbu` the REST client, `collect` the
-//! pollers and snapshots, `metrics` the text output, `reload` the triggers and the worker,
-//! `http_server` the exporter's own HTTP listener, `daemon` the thread topology, `sim` the simulated NetBackup.
+//! pollers and snapshots, `metrics` the text output and self-metrics, `state` what the
+//! threads share (the generation, events, attempts), `http_server` the exporter's own HTTP
+//! listener, `reload` the triggers, the worker and `apply` (how a generation is built),
+//! `daemon` the thread topology, `sim` the simulated NetBackup. Arrows between them point
+//! one way; `ARCHITECTURE.md` lists them.
 
 pub mod cli;
 pub mod collect;

@@ -9,6 +9,7 @@
 //! polled or how metrics are rendered; it hands site changes to `collect` and listener
 //! changes to `http_server`.
 
+pub mod apply;
 pub mod command;
 pub mod signals;
 pub mod watch;

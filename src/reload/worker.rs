@@ -5,7 +5,9 @@
 //! safety-net content poll, re-arms a failed watcher and honours `ReloadControl` holds.
 //! A reload reads the file once (waiting for it to stop changing), parses and validates
 //! it outside any lock with the same code as startup and `check-config`, compares the
-//! content hash, diffs, prepares every fallible piece, and only then swaps and commits.
+//! content hash, diffs, and hands the new config to `apply`, which prepares every fallible
+//! piece and only then swaps and commits. The daemon starts this loop after applying the
+//! first generation through the same `apply` and takes the `Applier` back for shutdown.
 //!
 //! Coalescing: asynchronous triggers (signal, watch, poll) that arrive while a reload runs,
 //! or within `ASYNC_SPACING` after it, are merged into one follow-up reload, so a burst of
@@ -20,12 +22,15 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use sha2::{Digest, Sha256};
 
+use super::apply::Applier;
 use super::watch::{ConfigWatch, WatchMode};
 use crate::config::{self, diff::diff, Loaded};
-use crate::daemon::{record_metrics, EnvFn, Runtime};
 use crate::sd_notify::Notifier;
 use crate::state::{Attempt, Event, ReloadOutcome, ReloadState, SharedState, Trigger};
-use crate::timefmt::{format_go_duration, now_millis};
+use crate::timefmt::format_go_duration;
+
+/// How the environment is read for `${VAR}` expansion.
+pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// Minimum spacing between two reloads started by asynchronous triggers.
 pub const ASYNC_SPACING: Duration = Duration::from_millis(200);
@@ -91,7 +96,7 @@ pub struct Worker {
     path: PathBuf,
     env: EnvFn,
     shared: Arc<SharedState>,
-    runtime: Option<Runtime>,
+    applier: Applier,
     events: Receiver<Event>,
     watch_mode: WatchMode,
     watch: Option<ConfigWatch>,
@@ -110,7 +115,7 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(shared: Arc<SharedState>, runtime: Runtime, inputs: WorkerInputs) -> Worker {
+    pub(crate) fn new(shared: Arc<SharedState>, applier: Applier, inputs: WorkerInputs) -> Worker {
         let WorkerInputs {
             path,
             env,
@@ -123,7 +128,7 @@ impl Worker {
             path,
             env,
             shared,
-            runtime: Some(runtime),
+            applier,
             events,
             watch_mode,
             watch,
@@ -140,8 +145,9 @@ impl Worker {
         }
     }
 
-    /// Runs until `Event::Shutdown`, then shuts the runtime down.
-    pub fn run(mut self) {
+    /// Runs until `Event::Shutdown`, then stops the watcher and answers no one waiting,
+    /// and returns the applier (listeners and pollers) for the daemon to shut down.
+    pub(crate) fn run(mut self) -> Applier {
         match self.watch.take() {
             Some(watch) => {
                 self.watch = Some(watch);
@@ -177,16 +183,12 @@ impl Worker {
             {
                 self.serve_pending();
             }
-            if let Some(runtime) = self.runtime.as_mut() {
-                runtime.reap();
-            }
+            self.applier.reap();
         }
         // Answer anyone still waiting so no HTTP worker hangs on shutdown.
         self.pending.waiters.clear();
         self.watch = None;
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown(&self.notifier);
-        }
+        self.applier
     }
 
     /// Handles one event; returns true on shutdown.
@@ -235,7 +237,7 @@ impl Worker {
         if !self.pending.is_empty() && !self.shared.control.is_deferred() {
             at = Some(at.map_or(self.spacing_until, |t| t.min(self.spacing_until)));
         }
-        if self.runtime.as_ref().is_some_and(Runtime::is_draining) {
+        if self.applier.is_draining() {
             let reap_at = Instant::now() + REAP_EVERY;
             at = Some(at.map_or(reap_at, |t| t.min(reap_at)));
         }
@@ -496,19 +498,9 @@ impl Worker {
         };
 
         self.shared.status.set_state(ReloadState::Applying);
-        let Some(runtime) = self.runtime.as_mut() else {
-            return Some(self.finish(
-                trigger,
-                ReloadOutcome::Failed,
-                Some("shutting down".into()),
-                vec![],
-                vec![],
-                started,
-            ));
-        };
-        match runtime.prepare(&loaded, &current, force) {
+        match self.applier.prepare(&loaded, Some(&current), force) {
             Ok(prepared) => {
-                runtime.commit(prepared);
+                self.applier.commit(prepared, &self.shared);
                 for warning in &loaded.warnings {
                     log::warn!("config warning: {warning}");
                 }
@@ -547,21 +539,9 @@ impl Worker {
         changes: Vec<String>,
         started: Instant,
     ) -> Attempt {
-        let elapsed = started.elapsed();
-        let current = self.shared.current();
-        let attempt = Attempt {
-            id: self.shared.status.next_attempt_id(),
-            trigger,
-            result,
-            generation: current.number,
-            reason,
-            problems,
-            changes,
-            at_unix_ms: now_millis(),
-            duration_ms: elapsed.as_secs_f64() * 1000.0,
-        };
-        record_metrics(&self.shared.metrics, &attempt, elapsed);
-        self.shared.status.record(attempt.clone(), &current.sha_short);
+        let attempt = self
+            .shared
+            .record_attempt(trigger, result, reason, problems, changes, started);
         log_attempt(&attempt);
         attempt
     }
