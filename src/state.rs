@@ -3,8 +3,9 @@
 //! vocabulary the threads talk in (`Event`, `Trigger`, `ReloadOutcome`, `Attempt`).
 //!
 //! Readers clone the `Arc` and drop the guard before doing any work, so no lock is ever
-//! held across I/O and one scrape uses one generation from start to end. Only the reload
-//! worker calls `swap`. This module sits below both the HTTP server and the reload
+//! held across I/O and one scrape uses one generation from start to end. Only
+//! `reload::apply`'s commit calls `swap` (for generation 1 at startup, then on the reload
+//! worker's thread). This module sits below both the HTTP server and the reload
 //! pipeline, which meet only here: it must not know how generations are built, how a
 //! reload runs, or how requests are served.
 

@@ -1,7 +1,8 @@
-//! The reload record behind `GET /-/config-status` and the `reload` client: the running
+//! The reload record behind `GET /-/config-status` and the `reload` command: the running
 //! generation, the worker's state, the watcher mode, the last attempt and a short history.
 //!
-//! Written only by the reload worker; read by HTTP handlers. Holds no secret: problems and
+//! Written by the reload worker (and once at startup, for attempt 1); read by HTTP
+//! handlers. Holds no secret: problems and
 //! change sets are built from key names, never values.
 
 use std::collections::VecDeque;
