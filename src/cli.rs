@@ -14,8 +14,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config;
 use crate::daemon::{Daemon, DaemonOptions};
-use crate::notify::Notifier;
 use crate::reload::signals::Registered;
+use crate::sd_notify::Notifier;
 
 /// Prometheus exporter for Veritas NetBackup, with configuration hot reload.
 #[derive(Parser, Debug)]
@@ -96,7 +96,7 @@ pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
         None | Some(Command::Run) => run_daemon(&cli.config, signals),
         Some(Command::CheckConfig { path }) => check_config(path.as_deref().unwrap_or(&cli.config)),
         Some(Command::Reload { pid, url, timeout }) => {
-            crate::reload::client::run(&cli.config, pid, url, &timeout)
+            crate::reload::command::run(&cli.config, pid, url, &timeout)
         }
         #[cfg(feature = "demo")]
         Some(Command::Demo { port, jobs }) => crate::demo::demo(port, jobs, signals),

@@ -137,7 +137,7 @@ pub fn simulate(
         if let Ok(thread) = registered.start(tx) {
             loop {
                 match rx.recv() {
-                    Ok(crate::reload::Event::Shutdown) | Err(_) => break,
+                    Ok(crate::state::Event::Shutdown) | Err(_) => break,
                     Ok(_) => {}
                 }
             }

@@ -7,7 +7,8 @@
 //! retired runtime, which nothing reads. Settings that do not change the address (API key,
 //! TLS, intervals) are swapped in place and keep the cache.
 //!
-//! It must not know about HTTP, reload triggers or the config file.
+//! It must not know about HTTP, reload triggers, the config file or the exporter's
+//! self-metrics: each collector run is told to a `CollectionObserver` its owner supplies.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,9 +21,11 @@ use parking_lot::RwLock;
 use crate::collect::snapshot::{CollectorRun, SiteSnapshot, Sourced};
 use crate::collect::summary::JobsSummary;
 use crate::config::{SiteAddress, SiteConfig};
-use crate::metrics::ExporterMetrics;
 use crate::nbu::{ApiVersion, Client};
 use crate::timefmt::now_millis;
+
+/// Told, after each sweep of a site, how each collector run went (site name, run).
+pub type CollectionObserver = Arc<dyn Fn(&str, &CollectorRun) + Send + Sync>;
 
 /// What a poller needs for a sweep; replaced as a whole on reload.
 pub struct PollSettings {
@@ -66,7 +69,7 @@ impl SiteRuntime {
     /// Creates the runtime and spawns its poller, which waits for `start`.
     pub fn spawn(
         settings: PollSettings,
-        metrics: Arc<ExporterMetrics>,
+        observer: CollectionObserver,
     ) -> std::io::Result<(Arc<SiteRuntime>, PollerThread)> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let name = settings.site.name.clone();
@@ -82,7 +85,7 @@ impl SiteRuntime {
         let thread_runtime = Arc::clone(&runtime);
         let handle = std::thread::Builder::new()
             .name(format!("poll-{}", truncate(&name, 10)))
-            .spawn(move || poll_loop(&thread_runtime, &rx, &metrics))?;
+            .spawn(move || poll_loop(&thread_runtime, &rx, &observer))?;
         Ok((runtime, PollerThread { site: name, handle }))
     }
 
@@ -139,7 +142,7 @@ fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
-fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, metrics: &ExporterMetrics) {
+fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, observer: &CollectionObserver) {
     loop {
         match commands.recv() {
             Ok(PollerCmd::Start) => break,
@@ -152,7 +155,7 @@ fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, metrics: &Ex
     loop {
         let settings = runtime.settings();
         let started = Instant::now();
-        sweep(runtime, &settings, &mut detected, metrics);
+        sweep(runtime, &settings, &mut detected, observer);
         if runtime.retired.load(Ordering::SeqCst) {
             return;
         }
@@ -178,7 +181,7 @@ fn sweep(
     runtime: &SiteRuntime,
     settings: &PollSettings,
     detected: &mut Option<(usize, ApiVersion)>,
-    metrics: &ExporterMetrics,
+    observer: &CollectionObserver,
 ) {
     let site = runtime.name();
     let started = Instant::now();
@@ -271,14 +274,7 @@ fn sweep(
         }
     }
     for run in &next.collectors {
-        metrics
-            .collection_duration_seconds
-            .with_label_values(&[site, run.collector])
-            .set(run.duration.as_secs_f64());
-        metrics
-            .collection_success
-            .with_label_values(&[site, run.collector])
-            .set(if run.success { 1.0 } else { 0.0 });
+        observer(site, run);
     }
     if errors.is_empty() {
         next.last_error = None;

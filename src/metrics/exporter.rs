@@ -2,15 +2,20 @@
 //! `prometheus::Registry`: build info, per-site collection results and NetBackup request
 //! counts, config reload outcomes, cache flushes.
 //!
-//! It only defines and pre-initialises the series; the pollers, the reload worker and the
-//! HTTP layer set them. It must not know about HTTP, NetBackup requests or config files.
-//! `nbu_exporter_config_generation` and `nbu_exporter_config_info` are not here: `render`
-//! writes them from the one generation a scrape reads.
+//! This file is the only place that knows each metric's label names and their order:
+//! callers say what happened by name (`record_reload`, `nbu_request`, `collection_ran`,
+//! `cache_flushed`, `set_watcher_up`) and never index a vector by position. It must not
+//! know about HTTP, NetBackup requests or config files; label values arrive as plain
+//! strings. `nbu_exporter_config_generation` and `nbu_exporter_config_info` are not here:
+//! `render` writes them from the one generation a scrape reads.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use prometheus::core::{Collector, MetricVec, MetricVecBuilder};
 use prometheus::{Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+
+use crate::timefmt::UnixMillis;
 
 /// The `trigger` label values of `nbu_exporter_config_reloads_total`.
 pub const RELOAD_TRIGGERS: [&str; 5] = ["startup", "signal", "watch", "poll", "http"];
@@ -31,25 +36,25 @@ pub struct ExporterMetrics {
     /// `nbu_exporter_build_info{version}` = 1.
     pub build_info: IntGauge,
     /// `nbu_exporter_collection_duration_seconds{site,collector}`.
-    pub collection_duration_seconds: GaugeVec,
+    collection_duration_seconds: GaugeVec,
     /// `nbu_exporter_collection_success{site,collector}`.
-    pub collection_success: GaugeVec,
+    collection_success: GaugeVec,
     /// `nbu_exporter_nbu_requests_total{site,endpoint,code}`.
-    pub nbu_requests_total: IntCounterVec,
+    nbu_requests_total: IntCounterVec,
     /// `nbu_exporter_config_last_reload_successful`.
-    pub config_last_reload_successful: IntGauge,
+    config_last_reload_successful: IntGauge,
     /// `nbu_exporter_config_last_reload_success_timestamp_seconds`.
-    pub config_last_reload_success_timestamp_seconds: Gauge,
+    config_last_reload_success_timestamp_seconds: Gauge,
     /// `nbu_exporter_config_last_reload_attempt_timestamp_seconds`.
-    pub config_last_reload_attempt_timestamp_seconds: Gauge,
+    config_last_reload_attempt_timestamp_seconds: Gauge,
     /// `nbu_exporter_config_reloads_total{trigger,result}`.
-    pub config_reloads_total: IntCounterVec,
+    config_reloads_total: IntCounterVec,
     /// `nbu_exporter_config_reload_duration_seconds`.
-    pub config_reload_duration_seconds: Histogram,
+    config_reload_duration_seconds: Histogram,
     /// `nbu_exporter_config_watcher_up`.
-    pub config_watcher_up: IntGauge,
+    config_watcher_up: IntGauge,
     /// `nbu_exporter_cache_flushes_total{site,reason}`.
-    pub cache_flushes_total: IntCounterVec,
+    cache_flushes_total: IntCounterVec,
 }
 
 impl Default for ExporterMetrics {
@@ -197,6 +202,57 @@ impl ExporterMetrics {
         &self.registry
     }
 
+    /// One finished config reload attempt: counts it under `{trigger, result}`, observes
+    /// its duration, stamps the attempt time and, when `succeeded`, the success time.
+    pub fn record_reload(
+        &self,
+        trigger: &str,
+        result: &str,
+        succeeded: bool,
+        finished_at: UnixMillis,
+        duration: Duration,
+    ) {
+        let at = finished_at as f64 / 1000.0;
+        self.config_reloads_total
+            .with_label_values(&[trigger, result])
+            .inc();
+        self.config_last_reload_attempt_timestamp_seconds.set(at);
+        self.config_reload_duration_seconds
+            .observe(duration.as_secs_f64());
+        self.config_last_reload_successful.set(i64::from(succeeded));
+        if succeeded {
+            self.config_last_reload_success_timestamp_seconds.set(at);
+        }
+    }
+
+    /// One request to a NetBackup `endpoint` of `site` ended with `code` (an HTTP status or
+    /// an error kind).
+    pub fn nbu_request(&self, site: &str, endpoint: &str, code: &str) {
+        self.nbu_requests_total
+            .with_label_values(&[site, endpoint, code])
+            .inc();
+    }
+
+    /// The latest run of `collector` for `site` took `duration` and succeeded or not.
+    pub fn collection_ran(&self, site: &str, collector: &str, duration: Duration, success: bool) {
+        self.collection_duration_seconds
+            .with_label_values(&[site, collector])
+            .set(duration.as_secs_f64());
+        self.collection_success
+            .with_label_values(&[site, collector])
+            .set(if success { 1.0 } else { 0.0 });
+    }
+
+    /// A reload discarded `site`'s snapshot cache, for `reason` (one of [`FLUSH_REASONS`]).
+    pub fn cache_flushed(&self, site: &str, reason: &str) {
+        self.cache_flushes_total.with_label_values(&[site, reason]).inc();
+    }
+
+    /// Whether the config file watcher runs (else reloads rely on the content poll).
+    pub fn set_watcher_up(&self, up: bool) {
+        self.config_watcher_up.set(i64::from(up));
+    }
+
     /// Removes every series of `site` from the per-site families (`collection_*`,
     /// `nbu_requests_total`), for a site removed from the config. `cache_flushes_total` keeps
     /// its series: the flush that removed the site is what it counts.
@@ -342,5 +398,57 @@ mod tests {
         // Forgetting twice, or an unknown site, is harmless.
         m.forget_site("paris");
         m.forget_site("nowhere");
+    }
+
+    /// Each by-name method lands its values under the right label names.
+    #[test]
+    fn events_are_recorded_under_their_label_names() {
+        let m = ExporterMetrics::new();
+        m.nbu_request("paris", "/admin/jobs", "503");
+        assert!(has(
+            &m,
+            "nbu_exporter_nbu_requests_total",
+            "code=503,endpoint=/admin/jobs,site=paris"
+        ));
+        m.collection_ran("paris", "storage", Duration::from_millis(1500), true);
+        assert_eq!(
+            m.collection_duration_seconds
+                .with_label_values(&["paris", "storage"])
+                .get(),
+            1.5
+        );
+        assert_eq!(
+            m.collection_success
+                .with_label_values(&["paris", "storage"])
+                .get(),
+            1.0
+        );
+        m.cache_flushed("paris", "removed");
+        assert_eq!(
+            m.cache_flushes_total
+                .with_label_values(&["paris", "removed"])
+                .get(),
+            1
+        );
+
+        m.record_reload("signal", "rejected", false, 2_000, Duration::from_millis(3));
+        assert_eq!(
+            m.config_reloads_total
+                .with_label_values(&["signal", "rejected"])
+                .get(),
+            1
+        );
+        assert_eq!(m.config_last_reload_successful.get(), 0);
+        assert_eq!(m.config_last_reload_attempt_timestamp_seconds.get(), 2.0);
+        assert_eq!(m.config_last_reload_success_timestamp_seconds.get(), 0.0);
+        m.record_reload("http", "unchanged", true, 5_000, Duration::from_millis(3));
+        assert_eq!(m.config_last_reload_successful.get(), 1);
+        assert_eq!(m.config_last_reload_success_timestamp_seconds.get(), 5.0);
+        assert_eq!(m.config_reload_duration_seconds.get_sample_count(), 2);
+
+        m.set_watcher_up(true);
+        assert_eq!(m.config_watcher_up.get(), 1);
+        m.set_watcher_up(false);
+        assert_eq!(m.config_watcher_up.get(), 0);
     }
 }

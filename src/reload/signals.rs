@@ -12,7 +12,7 @@ use crossbeam_channel::Sender;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
 
-use super::{Event, Trigger};
+use crate::state::{Event, Trigger};
 
 /// Registered signals that have not started forwarding yet.
 pub struct Registered {

@@ -18,7 +18,7 @@ use crossbeam_channel::Sender;
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use parking_lot::Mutex;
 
-use super::Event;
+use crate::state::Event;
 
 /// What the worker wants from the watcher: a real inotify watch, or none (tests inject a
 /// failure to exercise the polling fallback).

@@ -5,7 +5,9 @@
 //! safety-net content poll, re-arms a failed watcher and honours `ReloadControl` holds.
 //! A reload reads the file once (waiting for it to stop changing), parses and validates
 //! it outside any lock with the same code as startup and `check-config`, compares the
-//! content hash, diffs, prepares every fallible piece, and only then swaps and commits.
+//! content hash, diffs, and hands the new config to `apply`, which prepares every fallible
+//! piece and only then swaps and commits. The daemon starts this loop after applying the
+//! first generation through the same `apply` and takes the `Applier` back for shutdown.
 //!
 //! Coalescing: asynchronous triggers (signal, watch, poll) that arrive while a reload runs,
 //! or within `ASYNC_SPACING` after it, are merged into one follow-up reload, so a burst of
@@ -20,14 +22,15 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use sha2::{Digest, Sha256};
 
-use super::status::{Attempt, ReloadState};
+use super::apply::Applier;
 use super::watch::{ConfigWatch, WatchMode};
-use super::{Event, Outcome, Trigger};
 use crate::config::{self, diff::diff, Loaded};
-use crate::daemon::{record_metrics, EnvFn, Runtime};
-use crate::notify::Notifier;
-use crate::state::Shared;
-use crate::timefmt::{format_go_duration, now_millis};
+use crate::sd_notify::Notifier;
+use crate::state::{Attempt, Event, ReloadOutcome, ReloadState, SharedState, Trigger};
+use crate::timefmt::format_go_duration;
+
+/// How the environment is read for `${VAR}` expansion.
+pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// Minimum spacing between two reloads started by asynchronous triggers.
 pub const ASYNC_SPACING: Duration = Duration::from_millis(200);
@@ -92,8 +95,8 @@ pub(crate) struct WorkerInputs {
 pub struct Worker {
     path: PathBuf,
     env: EnvFn,
-    shared: Arc<Shared>,
-    runtime: Option<Runtime>,
+    shared: Arc<SharedState>,
+    applier: Applier,
     events: Receiver<Event>,
     watch_mode: WatchMode,
     watch: Option<ConfigWatch>,
@@ -112,7 +115,7 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(shared: Arc<Shared>, runtime: Runtime, inputs: WorkerInputs) -> Worker {
+    pub(crate) fn new(shared: Arc<SharedState>, applier: Applier, inputs: WorkerInputs) -> Worker {
         let WorkerInputs {
             path,
             env,
@@ -125,7 +128,7 @@ impl Worker {
             path,
             env,
             shared,
-            runtime: Some(runtime),
+            applier,
             events,
             watch_mode,
             watch,
@@ -142,8 +145,9 @@ impl Worker {
         }
     }
 
-    /// Runs until `Event::Shutdown`, then shuts the runtime down.
-    pub fn run(mut self) {
+    /// Runs until `Event::Shutdown`, then stops the watcher and answers no one waiting,
+    /// and returns the applier (listeners and pollers) for the daemon to shut down.
+    pub(crate) fn run(mut self) -> Applier {
         match self.watch.take() {
             Some(watch) => {
                 self.watch = Some(watch);
@@ -179,16 +183,12 @@ impl Worker {
             {
                 self.serve_pending();
             }
-            if let Some(runtime) = self.runtime.as_mut() {
-                runtime.reap();
-            }
+            self.applier.reap();
         }
         // Answer anyone still waiting so no HTTP worker hangs on shutdown.
         self.pending.waiters.clear();
         self.watch = None;
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown(&self.notifier);
-        }
+        self.applier
     }
 
     /// Handles one event; returns true on shutdown.
@@ -237,7 +237,7 @@ impl Worker {
         if !self.pending.is_empty() && !self.shared.control.is_deferred() {
             at = Some(at.map_or(self.spacing_until, |t| t.min(self.spacing_until)));
         }
-        if self.runtime.as_ref().is_some_and(Runtime::is_draining) {
+        if self.applier.is_draining() {
             let reap_at = Instant::now() + REAP_EVERY;
             at = Some(at.map_or(reap_at, |t| t.min(reap_at)));
         }
@@ -299,7 +299,7 @@ impl Worker {
     }
 
     fn set_watcher_up(&self, up: bool) {
-        self.shared.metrics.config_watcher_up.set(i64::from(up));
+        self.shared.metrics.set_watcher_up(up);
         let mode = if up {
             "inotify".to_string()
         } else {
@@ -404,7 +404,14 @@ impl Worker {
                     "reading and validating took longer than {}s",
                     VALIDATE_TIMEOUT.as_secs()
                 );
-                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+                return Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Failed,
+                    Some(reason),
+                    vec![],
+                    vec![],
+                    started,
+                ));
             }
             Some(Err(ReadError::Missing)) if quiet_allowed => {
                 let since = *self.missing_since.get_or_insert(started);
@@ -417,17 +424,38 @@ impl Worker {
                     "config file {} is missing; keeping the running config",
                     self.path.display()
                 );
-                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+                return Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Failed,
+                    Some(reason),
+                    vec![],
+                    vec![],
+                    started,
+                ));
             }
             Some(Err(ReadError::Missing)) => {
                 let reason = format!(
                     "config file {} is missing; keeping the running config",
                     self.path.display()
                 );
-                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+                return Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Failed,
+                    Some(reason),
+                    vec![],
+                    vec![],
+                    started,
+                ));
             }
             Some(Err(ReadError::Other(reason))) => {
-                return Some(self.finish(trigger, Outcome::Failed, Some(reason), vec![], vec![], started));
+                return Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Failed,
+                    Some(reason),
+                    vec![],
+                    vec![],
+                    started,
+                ));
             }
             Some(Ok(pair)) => pair,
         };
@@ -444,7 +472,7 @@ impl Worker {
                 let reason = format!("invalid configuration ({} problem(s))", problems.len());
                 return Some(self.finish(
                     trigger,
-                    Outcome::Rejected,
+                    ReloadOutcome::Rejected,
                     Some(reason),
                     problems,
                     vec![],
@@ -460,7 +488,7 @@ impl Worker {
                 self.shared.status.set_state(ReloadState::Idle);
                 return None;
             }
-            return Some(self.finish(trigger, Outcome::Unchanged, None, vec![], vec![], started));
+            return Some(self.finish(trigger, ReloadOutcome::Unchanged, None, vec![], vec![], started));
         }
         let changes = diff(&current.config, &loaded.config);
         let change_keys = if force && changes.is_empty() {
@@ -470,24 +498,21 @@ impl Worker {
         };
 
         self.shared.status.set_state(ReloadState::Applying);
-        let Some(runtime) = self.runtime.as_mut() else {
-            return Some(self.finish(
-                trigger,
-                Outcome::Failed,
-                Some("shutting down".into()),
-                vec![],
-                vec![],
-                started,
-            ));
-        };
-        match runtime.prepare(&loaded, &current, force) {
+        match self.applier.prepare(&loaded, Some(&current), force) {
             Ok(prepared) => {
-                runtime.commit(prepared);
+                self.applier.commit(prepared, &self.shared);
                 for warning in &loaded.warnings {
                     log::warn!("config warning: {warning}");
                 }
                 self.last_rejected_raw = None;
-                Some(self.finish(trigger, Outcome::Applied, None, vec![], change_keys, started))
+                Some(self.finish(
+                    trigger,
+                    ReloadOutcome::Applied,
+                    None,
+                    vec![],
+                    change_keys,
+                    started,
+                ))
             }
             Err(reason) => {
                 self.shared.status.set_state(ReloadState::RollingBack);
@@ -495,7 +520,7 @@ impl Worker {
                 let reason = format!("cannot apply: {reason}");
                 Some(self.finish(
                     trigger,
-                    Outcome::Rejected,
+                    ReloadOutcome::Rejected,
                     Some(reason.clone()),
                     vec![reason],
                     change_keys,
@@ -508,27 +533,15 @@ impl Worker {
     fn finish(
         &mut self,
         trigger: Trigger,
-        result: Outcome,
+        result: ReloadOutcome,
         reason: Option<String>,
         problems: Vec<String>,
         changes: Vec<String>,
         started: Instant,
     ) -> Attempt {
-        let elapsed = started.elapsed();
-        let current = self.shared.current();
-        let attempt = Attempt {
-            id: self.shared.status.next_attempt_id(),
-            trigger,
-            result,
-            generation: current.number,
-            reason,
-            problems,
-            changes,
-            at_unix_ms: now_millis(),
-            duration_ms: elapsed.as_secs_f64() * 1000.0,
-        };
-        record_metrics(&self.shared.metrics, &attempt, elapsed);
-        self.shared.status.record(attempt.clone(), &current.sha_short);
+        let attempt = self
+            .shared
+            .record_attempt(trigger, result, reason, problems, changes, started);
         log_attempt(&attempt);
         attempt
     }
@@ -546,9 +559,9 @@ fn log_attempt(a: &Attempt) {
         a.result, a.trigger, a.generation, a.duration_ms
     );
     match a.result {
-        Outcome::Applied => log::info!("{base} changes={}", a.changes.join(",")),
-        Outcome::Unchanged => log::info!("{base}"),
-        Outcome::Rejected | Outcome::Failed => {
+        ReloadOutcome::Applied => log::info!("{base} changes={}", a.changes.join(",")),
+        ReloadOutcome::Unchanged => log::info!("{base}"),
+        ReloadOutcome::Rejected | ReloadOutcome::Failed => {
             let detail = if a.problems.is_empty() {
                 a.reason.clone().unwrap_or_default()
             } else {

@@ -270,7 +270,7 @@ fn slowloris_connections_are_cut_at_the_head_deadline() {
     let addr = d.daemon().local_addr();
     let mut attack = Slowloris::open(addr, 20);
     let mut reopen = 0;
-    let deadline = nbu_exporter::http::HEAD_TIMEOUT;
+    let deadline = nbu_exporter::http_server::HEAD_TIMEOUT;
     paced(
         Duration::from_millis(250),
         deadline + Duration::from_secs(3),
@@ -294,7 +294,7 @@ fn slowloris_connections_are_cut_at_the_head_deadline() {
 fn a_connection_flood_is_capped_and_scrapes_still_get_in() {
     let (d, _sim) = daemon("");
     let addr = d.daemon().local_addr();
-    let cap = nbu_exporter::http::MAX_CONNECTIONS;
+    let cap = nbu_exporter::http_server::MAX_CONNECTIONS;
     let idle: Vec<TcpStream> = (0..cap + 50)
         .map(|_| TcpStream::connect(addr).expect("connect"))
         .collect();
@@ -466,7 +466,7 @@ fn reload_posts_held_by_defer_cannot_starve_scrapes() {
     let scraper = Scraper::start(&d);
     // The POSTs beyond the waiting ones are turned away at once; scrapes go on.
     wait_until(Duration::from_secs(10), "the extra POSTs answered", || {
-        answered.load(Ordering::SeqCst) >= 8 - nbu_exporter::http::RELOAD_WAITERS as u64
+        answered.load(Ordering::SeqCst) >= 8 - nbu_exporter::http_server::RELOAD_WAITERS as u64
     });
     let hold_until = Instant::now() + Duration::from_secs(2);
     wait_until(Duration::from_secs(10), "a held period", || {
@@ -482,7 +482,7 @@ fn reload_posts_held_by_defer_cannot_starve_scrapes() {
     }
     let answers = answers.lock().expect("answers");
     let ok = answers.iter().filter(|(s, _)| *s == 200).count();
-    assert_eq!(ok, nbu_exporter::http::RELOAD_WAITERS, "{answers:?}");
+    assert_eq!(ok, nbu_exporter::http_server::RELOAD_WAITERS, "{answers:?}");
     for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
         assert_eq!(*status, 429, "{body}");
         assert!(body.contains("another reload"), "{body}");
@@ -512,7 +512,7 @@ fn the_reload_client_waits_its_turn_behind_another_http_reload() {
     assert_eq!(turned_away, 429);
     let (path, base) = (d.path.clone(), d.base());
     let client =
-        std::thread::spawn(move || nbu_exporter::reload::client::run(&path, None, Some(base), "15s"));
+        std::thread::spawn(move || nbu_exporter::reload::command::run(&path, None, Some(base), "15s"));
     let held_until = Instant::now() + Duration::from_millis(500);
     wait_until(Duration::from_secs(5), "the client retrying", || {
         Instant::now() >= held_until

@@ -96,7 +96,7 @@ fn the_reload_client_reads_the_http_answer() {
     use std::process::ExitCode;
     let sim = known_site();
     let d = TestDaemon::start(&config_yaml("", &[site_yaml("paris", &sim, "")]));
-    let run = || nbu_exporter::reload::client::run(&d.path, None, Some(d.base()), "10s");
+    let run = || nbu_exporter::reload::command::run(&d.path, None, Some(d.base()), "10s");
     assert_eq!(run(), ExitCode::SUCCESS, "unchanged");
     d.write_config(&config_yaml(
         "  logLevel: chatty\n",

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nbu_exporter::reload::watch::WatchMode;
-use nbu_exporter::reload::{Event, Trigger};
+use nbu_exporter::state::{Event, Trigger};
 
 use crate::support::*;
 

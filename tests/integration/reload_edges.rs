@@ -6,9 +6,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use nbu_exporter::reload::client;
+use nbu_exporter::reload::command;
 use nbu_exporter::reload::watch::WatchMode;
-use nbu_exporter::reload::{Event, StatusBoard};
+use nbu_exporter::state::{Event, StatusBoard};
 use serde_json::Value;
 
 use crate::support::*;
@@ -149,7 +149,7 @@ fn a_reload_can_switch_polling_on() {
 fn regression_reload_client_over_http_reads_the_reload_answer() {
     let sim = known_site();
     let d = TestDaemon::start(&config(&sim, "30s"));
-    let run = || client::run(&d.path, None, Some(format!("{}/", d.base())), "10s");
+    let run = || command::run(&d.path, None, Some(format!("{}/", d.base())), "10s");
 
     assert_eq!(run(), ExitCode::SUCCESS, "unchanged");
     d.write_config(&config(&sim, "45s"));
@@ -172,7 +172,7 @@ fn the_reload_client_reports_an_unreachable_daemon_with_exit_2() {
     let d = TestDaemon::start(&config(&sim, "30s"));
     let base = d.base();
     let run = |url: &str, pid: Option<i32>, timeout: &str| {
-        client::run(&d.path, pid, Some(url.to_string()), timeout)
+        command::run(&d.path, pid, Some(url.to_string()), timeout)
     };
     let unreachable = ExitCode::from(2);
 
@@ -213,7 +213,7 @@ fn the_reload_client_reports_an_unreachable_daemon_with_exit_2() {
     let locked =
         TestDaemon::start(&config(&sim, "30s").replace("enableLifecycle: true", "enableLifecycle: false"));
     assert_eq!(
-        client::run(&locked.path, None, Some(locked.base()), "10s"),
+        command::run(&locked.path, None, Some(locked.base()), "10s"),
         unreachable,
         "lifecycle API disabled"
     );

@@ -9,12 +9,14 @@
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 
+#[derive(Clone)]
 enum Target {
     Path(PathBuf),
     Abstract(Vec<u8>),
 }
 
 /// Sends notifications to the service manager, if there is one.
+#[derive(Clone)]
 pub struct Notifier {
     target: Option<Target>,
 }

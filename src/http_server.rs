@@ -1,8 +1,12 @@
 //! The exporter's own HTTP server (tiny_http): `/metrics` (path from `server.uri`),
 //! liveness, readiness, the landing page, `POST /-/reload` and `GET /-/config-status`.
+//! (The HTTP client that talks to NetBackup is `nbu::http`, unrelated.)
 //!
-//! A `Listener` is bound first and served later, so a reload can bind a new address
-//! before it swaps and reject the change if the bind fails. The public socket belongs to
+//! A `Listener` is bound first, then `serve` starts its threads, and `open` lets its
+//! workers answer: a reload binds and serves a new address before it swaps (and rejects
+//! the change if that fails), and opens it only once the new generation is live, so a
+//! listener never answers from a generation older than the one it was made for (at
+//! startup, none). Requests that arrive meanwhile wait in the queue. The public socket belongs to
 //! `front`, which hands tiny_http (on a private loopback socket) only complete, bounded
 //! requests. Handlers read one generation per request and never call NetBackup; at most
 //! `RELOAD_WAITERS` workers per listener wait on a reload, so reloads (held by
@@ -11,22 +15,22 @@
 
 mod front;
 
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::Sender;
 use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response};
 
 use crate::metrics::{self, ScrapeView};
-use crate::reload::{Attempt, Event, Outcome, Trigger};
-use crate::state::Shared;
+use crate::state::{Attempt, Event, ReloadOutcome, SharedState, Trigger};
 
 pub use front::{
-    raise_fd_limit, HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES,
-    MAX_REQUEST_LINE,
+    HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES, MAX_REQUEST_LINE,
 };
 
 /// Worker threads per listener.
@@ -56,38 +60,108 @@ pub struct Listener {
     workers: Vec<JoinHandle<()>>,
     /// When `try_finish` last queued wake-ups for workers still blocked.
     last_unblock: Option<Instant>,
+    /// Hands each served worker the state it answers from (`open`). Dropped by
+    /// `begin_drain`, which ends workers still waiting for it.
+    opening: Option<Sender<Ctx>>,
+}
+
+/// Why a listener could not be bound.
+#[derive(Debug)]
+pub enum BindError {
+    /// `server.host` does not resolve to an address.
+    Resolve {
+        address: String,
+        source: Option<std::io::Error>,
+    },
+    /// The public socket cannot be bound: the port is taken, or not ours to take.
+    Listen { address: String, source: std::io::Error },
+    /// The private loopback socket the tiny_http workers read from cannot be set up;
+    /// `step` says which part failed.
+    Workers {
+        step: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl BindError {
+    fn workers(step: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> BindError {
+        BindError::Workers {
+            step,
+            source: source.into(),
+        }
+    }
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindError::Resolve {
+                address,
+                source: Some(e),
+            } => write!(f, "cannot resolve listen address {address}: {e}"),
+            BindError::Resolve {
+                address,
+                source: None,
+            } => write!(f, "cannot resolve listen address {address}"),
+            BindError::Listen { address, source } => write!(f, "cannot listen on {address}: {source}"),
+            BindError::Workers { step, source } => write!(f, "{step}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for BindError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BindError::Resolve { source, .. } => source.as_ref().map(|e| e as _),
+            BindError::Listen { source, .. } => Some(source),
+            BindError::Workers { source, .. } => Some(source.as_ref()),
+        }
+    }
 }
 
 /// What a worker needs besides the server.
 struct Ctx {
-    shared: Arc<Shared>,
+    shared: Arc<SharedState>,
     reload_waiters: Arc<AtomicUsize>,
 }
 
 impl Listener {
     /// Binds `host:port`. Nothing is served until `serve`.
-    pub fn bind(host: &str, port: u16) -> Result<Listener, String> {
-        let display = if host.contains(':') {
+    pub fn bind(host: &str, port: u16) -> Result<Listener, BindError> {
+        let address = if host.contains(':') {
             format!("[{host}]:{port}")
         } else {
             format!("{host}:{port}")
         };
-        let addr = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve listen address {display}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("cannot resolve listen address {display}"))?;
-        let public = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {display}: {e}"))?;
+        let addr = match (host, port).to_socket_addrs() {
+            Ok(mut found) => found.next(),
+            Err(e) => {
+                return Err(BindError::Resolve {
+                    address,
+                    source: Some(e),
+                })
+            }
+        };
+        let Some(addr) = addr else {
+            return Err(BindError::Resolve {
+                address,
+                source: None,
+            });
+        };
+        let public = match TcpListener::bind(addr) {
+            Ok(public) => public,
+            Err(source) => return Err(BindError::Listen { address, source }),
+        };
         let bound = public.local_addr().unwrap_or(addr);
         let private = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| format!("cannot listen on 127.0.0.1 for the HTTP workers: {e}"))?;
+            .map_err(|e| BindError::workers("cannot listen on 127.0.0.1 for the HTTP workers", e))?;
         // tiny_http writes an answer in pieces (head, then 8 KiB body chunks). With Nagle
         // on, a piece written while an earlier one is unacknowledged waits for the peer's
         // delayed ACK, about 40 ms. Linux copies TCP_NODELAY to every accepted socket.
         rustix::net::sockopt::set_tcp_nodelay(&private, true)
-            .map_err(|e| format!("cannot set TCP_NODELAY on the HTTP workers' socket: {e}"))?;
+            .map_err(|e| BindError::workers("cannot set TCP_NODELAY on the HTTP workers' socket", e))?;
         let server = tiny_http::Server::from_listener(private, None)
-            .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
+            .map_err(|e| BindError::workers("cannot start the HTTP server", e))?;
         Ok(Listener {
             server: Arc::new(server),
             addr: bound,
@@ -98,6 +172,7 @@ impl Listener {
             reload_waiters: Arc::new(AtomicUsize::new(0)),
             workers: Vec::new(),
             last_unblock: None,
+            opening: None,
         })
     }
 
@@ -105,19 +180,25 @@ impl Listener {
         self.addr
     }
 
-    /// Starts the worker threads, then the accept front.
-    pub fn serve(&mut self, shared: &Arc<Shared>, workers: usize) -> std::io::Result<()> {
-        for i in 0..workers.max(1) {
+    /// Starts the worker threads, then the accept front. Requests are accepted and queued,
+    /// but the workers answer none until `open`.
+    pub fn serve(&mut self, workers: usize) -> std::io::Result<()> {
+        let workers = workers.max(1);
+        let (opening, opened) = crossbeam_channel::bounded::<Ctx>(workers);
+        self.opening = Some(opening);
+        for i in 0..workers {
             let server = Arc::clone(&self.server);
             let stop = Arc::clone(&self.stop);
             let live = Arc::clone(&self.live);
-            let ctx = Ctx {
-                shared: Arc::clone(shared),
-                reload_waiters: Arc::clone(&self.reload_waiters),
-            };
+            let opened = opened.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("http-{}-{i}", self.addr.port()))
-                .spawn(move || worker_loop(&server, &stop, &live, &ctx))?;
+                .spawn(move || {
+                    // Dropped unopened (an abandoned preparation, a drain): nothing to answer.
+                    if let Ok(ctx) = opened.recv() {
+                        worker_loop(&server, &stop, &live, &ctx);
+                    }
+                })?;
             self.workers.push(handle);
         }
         if let Some(public) = self.public.take() {
@@ -137,9 +218,24 @@ impl Listener {
         Ok(())
     }
 
+    /// Lets the workers answer, each reading the running generation from `shared` per
+    /// request. Called once the generation this listener was prepared for is live.
+    pub fn open(&mut self, shared: &Arc<SharedState>) {
+        if let Some(opening) = self.opening.take() {
+            for _ in 0..self.workers.len() {
+                let _ = opening.send(Ctx {
+                    shared: Arc::clone(shared),
+                    reload_waiters: Arc::clone(&self.reload_waiters),
+                });
+            }
+        }
+    }
+
     /// Stops taking new work: the front stops accepting, workers finish what is queued,
-    /// then exit once idle (or after `DRAIN_MAX`). Returns at once.
-    pub fn begin_drain(&self) {
+    /// then exit once idle (or after `DRAIN_MAX`); workers never opened exit at once.
+    /// Returns at once.
+    pub fn begin_drain(&mut self) {
+        self.opening = None;
         if self.stop.load(Ordering::SeqCst) {
             return;
         }
@@ -417,23 +513,20 @@ fn respond_busy(request: Request) {
     }
 }
 
+/// The answer to `POST /-/reload`: the attempt exactly as `/-/config-status` lists it, plus
+/// `attempt`, the name operations.md gives its id in this answer.
 #[derive(Serialize)]
 struct ReloadAnswer<'a> {
-    result: Outcome,
-    trigger: Trigger,
-    generation: u64,
-    attempt: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    problems: &'a [String],
-    changes: &'a [String],
-    duration_ms: f64,
+    #[serde(flatten)]
+    attempt: &'a Attempt,
+    #[serde(rename = "attempt")]
+    id: u64,
 }
 
 /// Waits on one reload while holding `permit`, and gives the permit back before
 /// answering: a client that sends its next `POST /-/reload` as soon as it has read this
 /// answer must not find the place still taken and get a 429.
-fn http_reload(request: Request, shared: &Arc<Shared>, force: bool, permit: Permit<'_>) {
+fn http_reload(request: Request, shared: &Arc<SharedState>, force: bool, permit: Permit<'_>) {
     let (tx, rx) = crossbeam_channel::bounded::<Attempt>(1);
     if shared
         .events
@@ -452,21 +545,18 @@ fn http_reload(request: Request, shared: &Arc<Shared>, force: bool, permit: Perm
     match outcome {
         Ok(a) => {
             let status = match a.result {
-                Outcome::Applied | Outcome::Unchanged => 200,
-                Outcome::Rejected => 400,
-                Outcome::Failed => 500,
+                ReloadOutcome::Applied | ReloadOutcome::Unchanged => 200,
+                ReloadOutcome::Rejected => 400,
+                ReloadOutcome::Failed => 500,
             };
-            let answer = ReloadAnswer {
-                result: a.result,
-                trigger: a.trigger,
-                generation: a.generation,
-                attempt: a.id,
-                reason: a.reason.as_deref(),
-                problems: &a.problems,
-                changes: &a.changes,
-                duration_ms: a.duration_ms,
-            };
-            respond_json(request, status, &answer)
+            respond_json(
+                request,
+                status,
+                &ReloadAnswer {
+                    attempt: &a,
+                    id: a.id,
+                },
+            )
         }
         Err(_) => respond_text(
             request,
@@ -519,24 +609,17 @@ mod tests {
         );
     }
 
-    fn shared() -> Arc<Shared> {
+    fn shared() -> Arc<SharedState> {
         let yaml = "nbuservers:\n  - site: paris\n    host: 127.0.0.1\n    apiKey: k\n";
         let loaded =
             crate::config::load_from_bytes(std::path::Path::new("config.yaml"), yaml.as_bytes(), &|_| None)
                 .expect("a valid config");
-        let generation = crate::state::Generation {
-            number: 1,
-            config: Arc::new(loaded.config),
-            sha256: loaded.sha256,
-            sha_short: String::new(),
-            sites: Vec::new(),
-        };
+        let generation = crate::state::Generation::new(1, &loaded, Vec::new());
         let (events, _) = crossbeam_channel::unbounded();
-        Arc::new(Shared::new(
-            generation,
+        Arc::new(SharedState::new(
+            Arc::new(generation),
             Arc::new(crate::metrics::ExporterMetrics::new()),
             events,
-            SocketAddr::from(([127, 0, 0, 1], 0)),
         ))
     }
 
@@ -550,6 +633,46 @@ mod tests {
         answer
     }
 
+    /// `POST /-/reload` keeps the field names operations.md documents for it (`attempt`
+    /// for the id), and the `reload` command reads it back as the same `Attempt` that
+    /// `/-/config-status` lists.
+    #[test]
+    fn the_reload_answer_is_the_attempt_under_its_documented_names() {
+        let attempt = Attempt {
+            id: 7,
+            trigger: Trigger::Http,
+            result: ReloadOutcome::Rejected,
+            generation: 2,
+            reason: Some("invalid configuration (1 problem(s))".into()),
+            problems: vec!["server.port: x".into()],
+            changes: vec![],
+            at_unix_ms: 1_795_649_551_615,
+            duration_ms: 0.25,
+        };
+        let answer = serde_json::to_value(ReloadAnswer {
+            attempt: &attempt,
+            id: attempt.id,
+        })
+        .unwrap();
+        for (key, want) in [
+            ("result", serde_json::json!("rejected")),
+            ("trigger", serde_json::json!("http")),
+            ("generation", serde_json::json!(2)),
+            ("attempt", serde_json::json!(7)),
+            (
+                "reason",
+                serde_json::json!("invalid configuration (1 problem(s))"),
+            ),
+            ("problems", serde_json::json!(["server.port: x"])),
+            ("changes", serde_json::json!([])),
+            ("duration_ms", serde_json::json!(0.25)),
+        ] {
+            assert_eq!(answer[key], want, "{key} in {answer}");
+        }
+        let read_back: Attempt = serde_json::from_value(answer).unwrap();
+        assert_eq!(read_back, attempt);
+    }
+
     /// Every worker must wake for the drain, also when a worker that was woken first
     /// takes the other workers' wake-ups while it drains (which a plain `unblock` per
     /// worker allowed: a stop then waited out the whole grace, 10 s, on an idle server).
@@ -558,7 +681,8 @@ mod tests {
         let shared = shared();
         for round in 0..5 {
             let mut listener = Listener::bind("127.0.0.1", 0).unwrap();
-            listener.serve(&shared, WORKERS).unwrap();
+            listener.serve(WORKERS).unwrap();
+            listener.open(&shared);
             let addr = listener.local_addr();
             for _ in 0..3 {
                 assert!(get(addr, "/-/healthy").starts_with("HTTP/1.1 200"));

@@ -1,7 +1,8 @@
-//! The reload record behind `GET /-/config-status` and the `reload` client: the running
+//! The reload record behind `GET /-/config-status` and the `reload` command: the running
 //! generation, the worker's state, the watcher mode, the last attempt and a short history.
 //!
-//! Written only by the reload worker; read by HTTP handlers. Holds no secret: problems and
+//! Written by the reload worker (and once at startup, for attempt 1); read by HTTP
+//! handlers. Holds no secret: problems and
 //! change sets are built from key names, never values.
 
 use std::collections::VecDeque;
@@ -9,7 +10,7 @@ use std::collections::VecDeque;
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use super::{Outcome, Trigger};
+use super::attempt::Attempt;
 use crate::timefmt::UnixMillis;
 
 /// How many attempts `/-/config-status` keeps.
@@ -25,25 +26,6 @@ pub enum ReloadState {
     RollingBack,
     /// The last attempt did not leave the file's content running.
     Failed,
-}
-
-/// One reload attempt, as reported everywhere.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Attempt {
-    /// Increases by one per attempt; the `reload` client waits for an id above the one it saw.
-    pub id: u64,
-    pub trigger: Trigger,
-    pub result: Outcome,
-    /// The generation running after the attempt.
-    pub generation: u64,
-    /// One line on why it was rejected or failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub problems: Vec<String>,
-    pub changes: Vec<String>,
-    /// When the attempt finished, Unix milliseconds.
-    pub at_unix_ms: UnixMillis,
-    pub duration_ms: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -69,7 +51,7 @@ struct Inner {
     history: VecDeque<Attempt>,
 }
 
-/// Shared between the worker (writer) and HTTP (readers).
+/// Written by the worker, read by HTTP handlers.
 #[derive(Debug)]
 pub struct StatusBoard {
     inner: Mutex<Inner>,

@@ -5,7 +5,7 @@
 //! nothing of what a reload does.
 //!
 //! ```no_run
-//! # fn f(control: nbu_exporter::reload::ReloadControl) {
+//! # fn f(control: nbu_exporter::state::ReloadControl) {
 //! let guard = control.defer();
 //! // ... a critical section that must not see the config change under it ...
 //! drop(guard); // queued reloads run now
@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
-use super::Event;
+use super::event::Event;
 
 #[derive(Clone)]
 pub struct ReloadControl {

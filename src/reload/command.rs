@@ -12,36 +12,15 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::state::Attempt;
 use crate::timefmt::parse_go_duration;
-
-/// An attempt as `/-/config-status` lists it, or as `POST /-/reload` answers it (which
-/// calls the id `attempt`; its trigger is always `http`).
-#[derive(Deserialize, Debug, Clone)]
-struct AttemptView {
-    #[serde(alias = "attempt")]
-    id: u64,
-    #[serde(default = "http_trigger")]
-    trigger: String,
-    result: String,
-    generation: u64,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    problems: Vec<String>,
-    #[serde(default)]
-    changes: Vec<String>,
-}
-
-fn http_trigger() -> String {
-    "http".to_string()
-}
 
 #[derive(Deserialize, Debug)]
 struct StatusView {
     attempts: u64,
     generation: u64,
     #[serde(default)]
-    history: Vec<AttemptView>,
+    history: Vec<Attempt>,
 }
 
 const UNREACHABLE: u8 = 2;
@@ -200,7 +179,7 @@ fn http_reload(agent: &ureq::Agent, base: &str, deadline: Instant) -> ExitCode {
         );
         return ExitCode::from(UNREACHABLE);
     }
-    match response.body_mut().read_json::<AttemptView>() {
+    match response.body_mut().read_json::<Attempt>() {
         Ok(answer) => report(&answer),
         Err(e) => {
             eprintln!("error: {url}: HTTP {}: {e}", response.status().as_u16());
@@ -209,7 +188,7 @@ fn http_reload(agent: &ureq::Agent, base: &str, deadline: Instant) -> ExitCode {
     }
 }
 
-fn report(a: &AttemptView) -> ExitCode {
+fn report(a: &Attempt) -> ExitCode {
     match a.result.as_str() {
         "applied" => {
             let changes = if a.changes.is_empty() {
