@@ -372,7 +372,8 @@ fn paced_signals(
     let mut breakdowns = Vec::with_capacity(n);
     let mut triggers = std::collections::BTreeMap::<String, u64>::new();
     let mut misses = 0;
-    let section_deadline = Instant::now() + Duration::from_secs(20) + (PACED_PAUSE + VISIBLE_WITHIN) * n as u32;
+    let section_deadline =
+        Instant::now() + Duration::from_secs(20) + (PACED_PAUSE + VISIBLE_WITHIN) * n as u32;
     for _ in 0..n {
         if Instant::now() > section_deadline {
             break;
@@ -597,7 +598,10 @@ fn memory_at(rows: &mut Vec<Row>, sites: usize, data: &SimData, target_mib: Opti
         steady.rss_kib, steady.hwm_kib, steady.threads, steady.fds
     );
     rows.push(row(
-        format!("GET /metrics, {sites} site(s), {} NetBackup series, p50 / p99", series.1),
+        format!(
+            "GET /metrics, {sites} site(s), {} NetBackup series, p50 / p99",
+            series.1
+        ),
         "-",
         format!("{:.1} / {:.1} ms, {} KiB body", s.p50, s.p99, bytes / 1024),
         None,
