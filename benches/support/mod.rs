@@ -21,21 +21,35 @@ pub const KEY: &str = "bench-key-0123";
 /// profile, which is `release`).
 pub const BIN: &str = env!("CARGO_BIN_EXE_nbu-exporter");
 
-/// glibc's `MALLOC_ARENA_MAX` as the shipped systemd units and Kubernetes Deployment set
-/// it, so memory figures match how the exporter runs. The bench's own `MALLOC_ARENA_MAX`,
-/// when set, is passed to the child instead (`MALLOC_ARENA_MAX=16` for glibc's default on
-/// two cores).
-pub const DEPLOYED_MALLOC_ARENA_MAX: &str = "2";
+/// The binary to run: `NBU_BENCH_BIN` when set (to compare two builds with the same
+/// harness), otherwise `BIN`.
+pub fn bin() -> String {
+    std::env::var("NBU_BENCH_BIN").unwrap_or_else(|_| BIN.to_string())
+}
 
-/// The `MALLOC_ARENA_MAX` the child runs with.
-pub fn malloc_arena_max() -> String {
-    std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| DEPLOYED_MALLOC_ARENA_MAX.to_string())
+/// The exporter is started with the bench's own environment and nothing added, as an
+/// operator starting it by hand would; `MALLOC_ARENA_MAX` and the like reach it only when
+/// set for the bench. Their values are printed in the header.
+const ALLOCATOR_VARIABLES: [&str; 3] = ["MALLOC_ARENA_MAX", "MIMALLOC_PURGE_DELAY", "MALLOC_CONF"];
+
+/// The allocator variables the child inherits, `NAME=value` joined, or `none`.
+pub fn allocator_environment() -> String {
+    let set: Vec<String> = ALLOCATOR_VARIABLES
+        .iter()
+        .filter_map(|name| Some(format!("{name}={}", std::env::var(name).ok()?)))
+        .collect();
+    if set.is_empty() {
+        "none".to_string()
+    } else {
+        set.join(" ")
+    }
 }
 
 /// Fails with a clear message when the binary is missing (never expected under cargo).
 pub fn check_binary() {
-    if !Path::new(BIN).exists() {
-        eprintln!("error: {BIN} is missing; run `cargo build --release` first");
+    let bin = bin();
+    if !Path::new(&bin).exists() {
+        eprintln!("error: {bin} is missing; run `cargo build --release` first");
         std::process::exit(2);
     }
 }
@@ -140,7 +154,8 @@ impl Exporter {
         let config = dir.path().join("config.yaml");
         std::fs::write(&config, yaml).expect("write config");
         let stderr_path = dir.path().join("stderr.log");
-        let child = Command::new(BIN)
+        let bin = bin();
+        let child = Command::new(&bin)
             .arg("--config")
             .arg(&config)
             .stdin(Stdio::null())
@@ -148,9 +163,8 @@ impl Exporter {
             .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
             .env_remove("NOTIFY_SOCKET")
             .env_remove("JOURNAL_STREAM")
-            .env("MALLOC_ARENA_MAX", malloc_arena_max())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
         let mut exporter = Exporter {
             dir,
             config,
@@ -437,10 +451,11 @@ pub fn machine_info() -> String {
         .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_string()))
         .unwrap_or_default();
     format!(
-        "date: {}\ncores (available_parallelism): {cores}\ncpu: {model}\nmemory: {mem}\nkernel: {}\nload average at start: {}\nbinary: {BIN}\nMALLOC_ARENA_MAX for the exporter: {}",
+        "date: {}\ncores (available_parallelism): {cores}\ncpu: {model}\nmemory: {mem}\nkernel: {}\nload average at start: {}\nbinary: {}\nallocator variables passed to the exporter: {}",
         nbu_exporter::timefmt::format_rfc3339_millis(nbu_exporter::timefmt::now_millis()),
         kernel.trim(),
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        malloc_arena_max(),
+        bin(),
+        allocator_environment(),
     )
 }

@@ -315,13 +315,17 @@ impl Worker {
         let pending = std::mem::take(&mut self.pending);
         let trigger = pending.trigger();
         let asynchronous = !pending.has_http();
+        // This reload reads the files after every file event taken so far, so those events
+        // need no check of their own: the rename before a SIGHUP is served by the SIGHUP.
+        self.watch_deadline = None;
+        self.first_watch_event = None;
         // A poll is a silent check: the service manager only hears of real reloads.
         let tell_manager = trigger != Trigger::Poll;
         if tell_manager {
             self.notifier.reloading();
         }
         let attempt = self.reload_once(trigger, pending.force);
-        let reloaded = attempt.is_some();
+        let holds_back = asynchronous && attempt.as_ref().is_some_and(starts_spacing);
         let current = self.shared.current();
         if tell_manager || attempt.is_some() {
             let status = match &attempt {
@@ -357,8 +361,9 @@ impl Worker {
             }
         }
         // A silent check that found nothing to do (a poll or watch event with the running
-        // content) holds nothing back: a SIGHUP right after the 30 s poll runs at once.
-        if asynchronous && reloaded {
+        // content) holds nothing back: a SIGHUP right after the 30 s poll runs at once, and
+        // so does one right after the watcher re-checked a file a SIGHUP had applied.
+        if holds_back {
             self.spacing_until = Instant::now() + ASYNC_SPACING;
         }
         self.refresh_watch();
@@ -547,6 +552,15 @@ impl Worker {
     }
 }
 
+/// Whether an asynchronous attempt holds the next asynchronous triggers back for
+/// `ASYNC_SPACING`. Every reload does, except a silent check: a watch event or poll that
+/// found the running content (`unchanged`), which is not a reload.
+fn starts_spacing(attempt: &Attempt) -> bool {
+    let silent_check =
+        attempt.result == Outcome::Unchanged && matches!(attempt.trigger, Trigger::Watch | Trigger::Poll);
+    !silent_check
+}
+
 /// `HH:MM:SS` (UTC) of a Unix-millisecond time, for the one-line service status.
 fn clock_time(at: crate::timefmt::UnixMillis) -> String {
     let stamp = crate::timefmt::format_rfc3339_millis(at);
@@ -639,4 +653,44 @@ fn read_stable(path: &Path) -> Result<Vec<u8>, ReadError> {
         "config file {} kept changing while being read",
         path.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(trigger: Trigger, result: Outcome) -> Attempt {
+        Attempt {
+            id: 1,
+            trigger,
+            result,
+            generation: 1,
+            reason: None,
+            problems: vec![],
+            changes: vec![],
+            at_unix_ms: 0,
+            duration_ms: 0.0,
+        }
+    }
+
+    /// The watcher's re-check of a rename that a SIGHUP already applied finds the running
+    /// content; it must not make the next SIGHUP wait (issue 8: 0.3 s after a reload a
+    /// SIGHUP waited about 100 ms for the window this check had opened).
+    #[test]
+    fn only_real_reloads_open_the_coalescing_window() {
+        for trigger in [Trigger::Watch, Trigger::Poll] {
+            assert!(
+                !starts_spacing(&attempt(trigger, Outcome::Unchanged)),
+                "{trigger}"
+            );
+        }
+        // A SIGHUP that finds the running content is still a reload: a burst of them
+        // gives at most two.
+        assert!(starts_spacing(&attempt(Trigger::Signal, Outcome::Unchanged)));
+        for trigger in [Trigger::Signal, Trigger::Watch, Trigger::Poll] {
+            for result in [Outcome::Applied, Outcome::Rejected, Outcome::Failed] {
+                assert!(starts_spacing(&attempt(trigger, result)), "{trigger} {result}");
+            }
+        }
+    }
 }

@@ -30,7 +30,9 @@ impl Running {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
             .env_remove("NOTIFY_SOCKET")
-            .env_remove("JOURNAL_STREAM");
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("MALLOC_ARENA_MAX")
+            .env_remove("GLIBC_TUNABLES");
         for (k, v) in envs {
             command.env(k, v);
         }
@@ -118,6 +120,35 @@ fn write_config(dir: &Path, sim_port: u16, server_extra: &str) {
          reload:\n  pollInterval: 0\nnbuservers:\n  - site: paris\n    scheme: http\n    host: 127.0.0.1\n    port: {sim_port}\n    apiKey: {KEY}\n"
     );
     std::fs::write(dir.join("config.yaml"), yaml).expect("write config");
+}
+
+/// The environment the process `pid` was started (or last executed) with.
+fn environment_of(pid: u32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    raw.split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+/// Issue 8: the memory figures need at most two glibc malloc arenas. A daemon started by
+/// hand, without `MALLOC_ARENA_MAX`, sets it itself (same pid, same arguments); a value the
+/// operator chose is kept.
+#[cfg(target_env = "gnu")]
+#[test]
+fn the_daemon_runs_with_two_malloc_arenas_however_started() {
+    let sim = known_site();
+    let (_dir, p) = started_against(sim.port());
+    let env = environment_of(p.child.id());
+    assert!(env.iter().any(|v| v == "MALLOC_ARENA_MAX=2"), "{env:?}");
+    assert_eq!(p.get("/-/healthy").0, 200);
+
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), sim.port(), "");
+    let mut chosen = Running::spawn(dir.path(), &[("MALLOC_ARENA_MAX", "8")]);
+    chosen.wait_started();
+    let env = environment_of(chosen.child.id());
+    assert!(env.iter().any(|v| v == "MALLOC_ARENA_MAX=8"), "{env:?}");
+    assert!(!env.iter().any(|v| v == "MALLOC_ARENA_MAX=2"), "{env:?}");
 }
 
 #[test]
