@@ -556,8 +556,8 @@ impl Worker {
 /// `ASYNC_SPACING`. Every reload does, except a silent check: a watch event or poll that
 /// found the running content (`unchanged`), which is not a reload.
 fn starts_spacing(attempt: &Attempt) -> bool {
-    let silent_check =
-        attempt.result == Outcome::Unchanged && matches!(attempt.trigger, Trigger::Watch | Trigger::Poll);
+    let silent_check = attempt.result == ReloadOutcome::Unchanged
+        && matches!(attempt.trigger, Trigger::Watch | Trigger::Poll);
     !silent_check
 }
 
@@ -659,7 +659,7 @@ fn read_stable(path: &Path) -> Result<Vec<u8>, ReadError> {
 mod tests {
     use super::*;
 
-    fn attempt(trigger: Trigger, result: Outcome) -> Attempt {
+    fn attempt(trigger: Trigger, result: ReloadOutcome) -> Attempt {
         Attempt {
             id: 1,
             trigger,
@@ -680,15 +680,22 @@ mod tests {
     fn only_real_reloads_open_the_coalescing_window() {
         for trigger in [Trigger::Watch, Trigger::Poll] {
             assert!(
-                !starts_spacing(&attempt(trigger, Outcome::Unchanged)),
+                !starts_spacing(&attempt(trigger, ReloadOutcome::Unchanged)),
                 "{trigger}"
             );
         }
         // A SIGHUP that finds the running content is still a reload: a burst of them
         // gives at most two.
-        assert!(starts_spacing(&attempt(Trigger::Signal, Outcome::Unchanged)));
+        assert!(starts_spacing(&attempt(
+            Trigger::Signal,
+            ReloadOutcome::Unchanged
+        )));
         for trigger in [Trigger::Signal, Trigger::Watch, Trigger::Poll] {
-            for result in [Outcome::Applied, Outcome::Rejected, Outcome::Failed] {
+            for result in [
+                ReloadOutcome::Applied,
+                ReloadOutcome::Rejected,
+                ReloadOutcome::Failed,
+            ] {
                 assert!(starts_spacing(&attempt(trigger, result)), "{trigger} {result}");
             }
         }
