@@ -365,6 +365,11 @@ impl Checker<'_> {
         let enable_lifecycle = self
             .boolean("server.enableLifecycle", &raw.enable_lifecycle, false)
             .unwrap_or_default();
+        let web_config_file = match self.opt_text("server.webConfigFile", &raw.web_config_file, "a file path")
+        {
+            Some(Some(text)) if !text.value.trim().is_empty() => Some(self.resolve(text.value.trim())),
+            _ => None,
+        };
         if raw.cache_ttl.is_some() {
             self.positive_duration("server.cacheTTL", &raw.cache_ttl, secs(300));
             self.warn(
@@ -382,6 +387,8 @@ impl Checker<'_> {
             log_name,
             log_level,
             enable_lifecycle,
+            web_config_file,
+            web: None,
         }
     }
 
@@ -1299,6 +1306,8 @@ nbuservers:
                 log_name: None,
                 log_level: LevelFilter::Info,
                 enable_lifecycle: false,
+                web_config_file: None,
+                web: None,
             },
             reload: ReloadSettings {
                 debounce: Duration::from_millis(200),
