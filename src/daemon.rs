@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context};
 
 use crate::collect::site::{PollSettings, PollerThread, SiteRuntime};
 use crate::config::{self, Config, Loaded, SiteConfig};
-use crate::http::{self, Listener};
+use crate::http::{self, Edge, Listener};
 use crate::logging;
 use crate::metrics::ExporterMetrics;
 use crate::nbu::{Client, ClientOptions, RequestObserver, RequestOutcome};
@@ -46,6 +46,8 @@ pub struct DaemonOptions {
     pub watch_mode: WatchMode,
     pub client_options: ClientOptions,
     pub notifier: Notifier,
+    /// Command-line additions to every load (`--web.config.file`).
+    pub load_options: config::LoadOptions,
 }
 
 impl DaemonOptions {
@@ -57,6 +59,7 @@ impl DaemonOptions {
             watch_mode: WatchMode::Notify,
             client_options: ClientOptions::default(),
             notifier: Notifier::disabled(),
+            load_options: config::LoadOptions::default(),
         }
     }
 }
@@ -80,9 +83,10 @@ impl Daemon {
             watch_mode,
             client_options,
             notifier,
+            load_options,
         } = options;
         let started = Instant::now();
-        let loaded = config::load(&config_path, &*env).map_err(|e| anyhow!("{e}"))?;
+        let loaded = config::load_with(&config_path, &*env, &load_options).map_err(|e| anyhow!("{e}"))?;
         let cfg = &loaded.config;
         logging::init(cfg.server.log_level);
         for warning in &loaded.warnings {
@@ -106,6 +110,13 @@ impl Daemon {
         }
         let metrics = Arc::new(ExporterMetrics::new());
         let mut listener = Listener::bind(&cfg.server.host, cfg.server.port).map_err(|e| anyhow!(e))?;
+        listener.set_edge(Arc::new(Edge::first(cfg.server.web.as_deref(), &metrics)));
+        if let Some(flag) = &load_options.web_config_file {
+            log::info!(
+                "web config from --web.config.file={}; server.webConfigFile is not read, the file's content still reloads",
+                flag.display()
+            );
+        }
         let (events_tx, events_rx) = crossbeam_channel::unbounded::<Event>();
 
         let mut runtimes = Vec::new();
@@ -156,7 +167,11 @@ impl Daemon {
                 None
             }
         };
-        if config::load(&config_path, &*env).map(|l| l.sha256).ok() != Some(loaded.sha256) {
+        if config::load_with(&config_path, &*env, &load_options)
+            .map(|l| l.sha256)
+            .ok()
+            != Some(loaded.sha256)
+        {
             let _ = events_tx.send(Event::Reload {
                 trigger: Trigger::Poll,
                 force: false,
@@ -177,9 +192,11 @@ impl Daemon {
         record_metrics(&metrics, &attempt, started.elapsed());
         shared.status.record(attempt, &loaded.sha256_short());
         log::info!(
-            "nbu-exporter started version={} listen={} metrics_path={} sites={} generation=1 sha256={}",
+            "nbu-exporter started version={} listen={} tls={} basic_auth_users={} metrics_path={} sites={} generation=1 sha256={}",
             env!("CARGO_PKG_VERSION"),
             listener.local_addr(),
+            listener.edge().is_tls(),
+            cfg.server.web.as_ref().map_or(0, |w| w.users.len()),
             cfg.server.uri,
             cfg.sites
                 .iter()
@@ -215,6 +232,7 @@ impl Daemon {
             watch_mode,
             watch,
             notifier,
+            load_options,
         };
         let worker = Worker::new(Arc::clone(&shared), runtime, inputs);
         let control = std::thread::Builder::new()
@@ -310,6 +328,8 @@ pub(crate) fn record_metrics(metrics: &ExporterMetrics, attempt: &Attempt, durat
 pub(crate) struct Prepared {
     generation: Generation,
     listener: Option<Listener>,
+    /// The edge for a changed web config (TLS, authentication, headers).
+    edge: Option<Arc<Edge>>,
     log_file: Option<Option<(PathBuf, std::fs::File)>>,
     spawned: Vec<Arc<SiteRuntime>>,
     threads: Vec<PollerThread>,
@@ -349,6 +369,7 @@ impl Runtime {
                 sites: Vec::new(),
             },
             listener: None,
+            edge: None,
             log_file: None,
             spawned: Vec::new(),
             threads: Vec::new(),
@@ -373,8 +394,16 @@ impl Runtime {
     ) -> Result<(), String> {
         let metrics = Arc::clone(&self.shared.metrics);
         let old_server = &old.config.server;
+        let current_edge = self
+            .listener
+            .as_ref()
+            .map_or_else(|| Arc::new(Edge::open()), Listener::edge);
+        if force || new.server.web != old_server.web {
+            p.edge = Some(Arc::new(current_edge.next(new.server.web.as_deref())));
+        }
         if new.server.host != old_server.host || new.server.port != old_server.port {
             let mut listener = Listener::bind(&new.server.host, new.server.port)?;
+            listener.set_edge(p.edge.clone().unwrap_or(current_edge));
             // Serving before the swap is harmless: handlers read whichever generation is
             // current, and the old listener keeps serving until the swap.
             listener
@@ -451,6 +480,7 @@ impl Runtime {
         let Prepared {
             generation,
             listener,
+            edge,
             log_file,
             spawned,
             threads,
@@ -487,6 +517,9 @@ impl Runtime {
             runtime.update(settings, sweep_now);
         }
 
+        if let (Some(edge), Some(current)) = (edge, &self.listener) {
+            current.set_edge(edge);
+        }
         if let Some(new_listener) = listener {
             self.shared.set_listen_addr(new_listener.local_addr());
             log::info!("listener moved listen={}", new_listener.local_addr());

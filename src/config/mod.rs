@@ -86,6 +86,10 @@ impl fmt::Display for Problem {
 pub struct LoadError {
     pub path: PathBuf,
     pub problems: Vec<Problem>,
+    /// SHA-256 over the config bytes and every file it named as read (content or error):
+    /// equal for the same failing inputs, different once any of them changes, so a retry
+    /// can tell "the same rejected inputs" from "a fixed key file beside the same config".
+    pub inputs_sha256: [u8; 32],
 }
 
 impl fmt::Display for LoadError {
@@ -150,6 +154,7 @@ pub fn load_with(path: &Path, env: EnvLookup, options: &LoadOptions) -> Result<L
         Err(e) => Err(LoadError {
             path: path.to_path_buf(),
             problems: vec![Problem::new("", format!("cannot read: {e}"))],
+            inputs_sha256: Sha256::digest(e.to_string()).into(),
         }),
     }
 }
@@ -168,16 +173,17 @@ pub fn load_from_bytes_with(
     env: EnvLookup,
     options: &LoadOptions,
 ) -> Result<Loaded, LoadError> {
+    let files = FileCache::default();
     let fail = |problems: Vec<Problem>| LoadError {
         path: path.to_path_buf(),
         problems,
+        inputs_sha256: files.digest(bytes),
     };
     let (raw, mut problems) = raw::parse(bytes).map_err(|problem| fail(vec![problem]))?;
     let base_dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let files = FileCache::default();
     let read = |p: &Path| files.read(p);
     let outcome = validate::validate(&raw, base_dir, env, &read);
     problems.extend(outcome.problems);
@@ -283,6 +289,23 @@ impl FileCache {
         result
     }
 
+    /// The config bytes and every file read so far, in path order.
+    fn digest(&self, config: &[u8]) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hash_part(&mut hasher, Some(config));
+        let read = self.read.borrow();
+        let mut paths: Vec<&PathBuf> = read.keys().collect();
+        paths.sort();
+        for path in paths {
+            hash_part(&mut hasher, Some(path.as_os_str().as_encoded_bytes()));
+            match &read[path] {
+                Ok(data) => hash_part(&mut hasher, Some(&data.bytes)),
+                Err(e) => hash_part(&mut hasher, Some(e.as_bytes())),
+            }
+        }
+        hasher.finalize().into()
+    }
+
     fn bytes(&self, path: &Path) -> Option<Vec<u8>> {
         match self.read.borrow().get(path) {
             Some(Ok(data)) => Some(data.bytes.clone()),
@@ -336,7 +359,11 @@ pub fn summary(loaded: &Loaded) -> String {
         if parts.is_empty() {
             parts.push("nothing enabled".to_string());
         }
-        line.push_str(&format!(", web config {} ({})", web.path.display(), parts.join(", ")));
+        line.push_str(&format!(
+            ", web config {} ({})",
+            web.path.display(),
+            parts.join(", ")
+        ));
     }
     match loaded.warnings.len() {
         0 => {}
