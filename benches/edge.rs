@@ -4,8 +4,11 @@
 //!   (keep-alive off: the front closes after every answer anyway), for a small body (1
 //!   site) and the 50-site body of `reload_latency`;
 //! - the same with basic auth on (the bcrypt verdict cached after the first scrape);
-//! - TLS handshakes per second: sequential handshakes from one client, and the exporter's
-//!   CPU time per handshake from `/proc`, which gives handshakes per second per core.
+//! - the front's own cost: the same scrapes straight to tiny_http's Unix socket (found in
+//!   `/proc`, as `nbu-exporter reload --pid` finds it) against through the front;
+//! - TLS handshakes per second: sequential full handshakes from one client (no session
+//!   resumption, as Prometheus' Go client by default), and the exporter's CPU time per
+//!   handshake from `/proc`, which gives handshakes per second per core.
 //!
 //! Run: `cargo bench --bench edge` (about a minute; `NBU_BENCH_SCRAPES`, default 1000,
 //! and `NBU_BENCH_HANDSHAKES`, default 2000, set the counts). It prints and judges
@@ -99,6 +102,42 @@ fn scrapes(agent: &ureq::Agent, url: &str, authorization: Option<&str>, n: usize
     (Stats::of(&latencies), bytes, errors)
 }
 
+/// `n` scrapes straight to tiny_http over its Unix socket (no front).
+fn scrapes_unix(socket: &Path, n: usize) -> (Stats, u64) {
+    use std::io::{Read, Write};
+    let mut latencies = Vec::with_capacity(n);
+    let mut errors = 0;
+    for _ in 0..n {
+        let t = Instant::now();
+        let ok = std::os::unix::net::UnixStream::connect(socket)
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(30)))?;
+                s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+                let mut answer = Vec::new();
+                s.read_to_end(&mut answer)?;
+                Ok(answer.starts_with(b"HTTP/1.1 200"))
+            })
+            .unwrap_or(false);
+        if ok {
+            latencies.push(t.elapsed());
+        } else {
+            errors += 1;
+        }
+    }
+    (Stats::of(&latencies), errors)
+}
+
+/// The workers' Unix socket of process `pid`, from /proc.
+fn worker_socket(pid: u32) -> Option<std::path::PathBuf> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/net/unix")).ok()?;
+    let suffix = format!("/{}", nbu_exporter::http::SOCKET_NAME);
+    let own = format!("nbu-exporter-{pid}-");
+    text.lines()
+        .filter_map(|l| l.split_whitespace().nth(7))
+        .find(|p| p.ends_with(&suffix) && p.contains(&own))
+        .map(std::path::PathBuf::from)
+}
+
 fn main() {
     check_binary();
     println!("{}", machine_info());
@@ -116,6 +155,8 @@ fn main() {
             None,
             n,
         );
+        let socket = worker_socket(plain.pid()).expect("the workers' socket in /proc");
+        let (direct, d_err) = scrapes_unix(&socket, n);
         drop(plain);
 
         let web_dir = tempfile::tempdir().expect("temp dir");
@@ -145,6 +186,7 @@ fn main() {
         drop(secured);
         println!("\n-- /metrics, {sites} site(s), {bytes} bytes, new connection per scrape");
         println!("plain HTTP:            {} errors={p_err}", p.line());
+        println!("tiny_http directly:    {} errors={d_err}", direct.line());
         println!("TLS 1.3 + basic auth:  {} errors={t_err}", t.line());
         rows.push((
             format!(
@@ -152,6 +194,16 @@ fn main() {
                 bytes / 1000
             ),
             format!("{:.2} / {:.2} ms (n={}, {p_err} errors)", p.p50, p.p99, p.n),
+        ));
+        rows.push((
+            "same straight to tiny_http's Unix socket (no front), p50 / p99".to_string(),
+            format!(
+                "{:.2} / {:.2} ms (n={}, {d_err} errors; the front adds {:.2} ms at p50)",
+                direct.p50,
+                direct.p99,
+                direct.n,
+                p.p50 - direct.p50
+            ),
         ));
         rows.push((
             "same over TLS 1.3 with basic auth, p50 / p99".to_string(),
@@ -185,16 +237,16 @@ fn main() {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut results = Vec::new();
     for (label, versions) in [
-        ("TLS 1.3", &[&rustls::version::TLS13][..]),
-        ("TLS 1.2", &[&rustls::version::TLS12][..]),
+        ("TLS 1.3 full", &[&rustls::version::TLS13][..]),
+        ("TLS 1.2 full", &[&rustls::version::TLS12][..]),
     ] {
-        let config = Arc::new(
-            rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-                .with_protocol_versions(versions)
-                .expect("versions")
-                .with_root_certificates(roots.clone())
-                .with_no_client_auth(),
-        );
+        let mut config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(versions)
+            .expect("versions")
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+        config.resumption = rustls::client::Resumption::disabled();
+        let config = Arc::new(config);
         let hz = clock_ticks_per_second();
         let before = cpu_ticks(exporter.pid());
         let t = Instant::now();
