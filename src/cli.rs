@@ -27,6 +27,10 @@ pub struct Cli {
     /// Log at debug level whatever server.logLevel says.
     #[arg(short, long, global = true)]
     pub debug: bool,
+    /// Web config file (TLS, basic auth, headers; exporter-toolkit format). Wins over
+    /// server.webConfigFile, which is then not read; the file's content still reloads.
+    #[arg(long = "web.config.file", global = true, value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -92,9 +96,14 @@ pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
     if cli.debug {
         crate::logging::set_floor(log::LevelFilter::Debug);
     }
+    let load_options = config::LoadOptions {
+        web_config_file: cli.web_config_file.clone(),
+    };
     match cli.command {
-        None | Some(Command::Run) => run_daemon(&cli.config, signals),
-        Some(Command::CheckConfig { path }) => check_config(path.as_deref().unwrap_or(&cli.config)),
+        None | Some(Command::Run) => run_daemon(&cli.config, &load_options, signals),
+        Some(Command::CheckConfig { path }) => {
+            check_config(path.as_deref().unwrap_or(&cli.config), &load_options)
+        }
         Some(Command::Reload { pid, url, timeout }) => {
             crate::reload::command::run(&cli.config, pid, url, &timeout)
         }
@@ -123,9 +132,10 @@ fn built_without_demo() -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run_daemon(path: &Path, signals: Option<Registered>) -> ExitCode {
+fn run_daemon(path: &Path, load_options: &config::LoadOptions, signals: Option<Registered>) -> ExitCode {
     let mut options = DaemonOptions::new(path);
     options.signals = signals;
+    options.load_options = load_options.clone();
     options.notifier = Notifier::from_env();
     match Daemon::start(options) {
         Ok(daemon) => {
@@ -141,8 +151,8 @@ fn run_daemon(path: &Path, signals: Option<Registered>) -> ExitCode {
     }
 }
 
-fn check_config(path: &Path) -> ExitCode {
-    match config::load(path, &config::process_env) {
+fn check_config(path: &Path, load_options: &config::LoadOptions) -> ExitCode {
+    match config::load_with(path, &config::process_env, load_options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");

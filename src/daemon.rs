@@ -42,6 +42,8 @@ pub struct DaemonOptions {
     pub watch_mode: WatchMode,
     pub client_options: ClientOptions,
     pub notifier: Notifier,
+    /// Command-line additions to every load (`--web.config.file`).
+    pub load_options: config::LoadOptions,
 }
 
 impl DaemonOptions {
@@ -53,6 +55,7 @@ impl DaemonOptions {
             watch_mode: WatchMode::Notify,
             client_options: ClientOptions::default(),
             notifier: Notifier::disabled(),
+            load_options: config::LoadOptions::default(),
         }
     }
 }
@@ -111,11 +114,12 @@ impl Daemon {
             watch_mode,
             client_options,
             notifier,
+            load_options,
         } = options;
         let started = Instant::now();
 
         // 1. Load and validate. Any problem is a startup failure.
-        let loaded = config::load(&config_path, &*env).map_err(StartError::Config)?;
+        let loaded = config::load_with(&config_path, &*env, &load_options).map_err(StartError::Config)?;
         let cfg = &loaded.config;
 
         // 2. The logger at the configured level, then the process's open-file limit.
@@ -124,6 +128,12 @@ impl Daemon {
             log::warn!("config warning: {warning}");
         }
         raise_open_file_limit();
+        if let Some(flag) = &load_options.web_config_file {
+            log::info!(
+                "web config from --web.config.file={}; server.webConfigFile is not read, the file's content still reloads",
+                flag.display()
+            );
+        }
 
         // 3. Generation 1, applied as every reload applies a generation, from nothing:
         //    prepare binds the listener, opens the log file, builds the clients and spawns
@@ -159,7 +169,11 @@ impl Daemon {
                 None
             }
         };
-        if config::load(&config_path, &*env).map(|l| l.sha256).ok() != Some(loaded.sha256) {
+        if config::load_with(&config_path, &*env, &load_options)
+            .map(|l| l.sha256)
+            .ok()
+            != Some(loaded.sha256)
+        {
             let _ = events_tx.send(Event::Reload {
                 trigger: Trigger::Poll,
                 force: false,
@@ -177,9 +191,11 @@ impl Daemon {
             started,
         );
         log::info!(
-            "nbu-exporter started version={} listen={} metrics_path={} sites={} generation=1 sha256={}",
+            "nbu-exporter started version={} listen={} tls={} basic_auth_users={} metrics_path={} sites={} generation=1 sha256={}",
             env!("CARGO_PKG_VERSION"),
             shared.listen_addr(),
+            cfg.server.web.as_ref().is_some_and(|w| w.tls.is_some()),
+            cfg.server.web.as_ref().map_or(0, |w| w.users.len()),
             cfg.server.uri,
             cfg.sites
                 .iter()
@@ -215,6 +231,7 @@ impl Daemon {
             watch_mode,
             watch,
             notifier: notifier.clone(),
+            load_options,
         };
         let worker = Worker::new(Arc::clone(&shared), applier, inputs);
         let for_shutdown = Arc::clone(&shared);

@@ -7,16 +7,20 @@
 //! the change if that fails), and opens it only once the new generation is live, so a
 //! listener never answers from a generation older than the one it was made for (at
 //! startup, none). Requests that arrive meanwhile wait in the queue. The public socket belongs to
-//! `front`, which hands tiny_http (on a private loopback socket) only complete, bounded
-//! requests. Handlers read one generation per request and never call NetBackup; at most
+//! `front`, which hands tiny_http (on a Unix socket in a private directory, `backend`) only
+//! complete, bounded requests that passed the `edge` (TLS, authentication). Handlers read one generation per request and never call NetBackup; at most
 //! `RELOAD_WAITERS` workers per listener wait on a reload, so reloads (held by
 //! `ReloadControl::defer` or not) cannot take every worker from `/metrics`. This module
 //! must not know how a reload works: it sends `Event::Reload` and relays the answer.
 
+mod auth;
+mod backend;
+mod edge;
 mod front;
+mod tls;
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -29,9 +33,14 @@ use tiny_http::{Header, Method, Request, Response};
 use crate::metrics::{self, ScrapeView};
 use crate::state::{Attempt, Event, ReloadOutcome, SharedState, Trigger};
 
+pub use auth::{Verdicts, PROBES};
+pub use backend::SOCKET_NAME;
+pub use edge::{Edge, VERIFICATIONS_METRIC};
 pub use front::{
     HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES, MAX_REQUEST_LINE,
 };
+
+pub use tls::HANDSHAKE_TIMEOUT;
 
 /// Worker threads per listener.
 pub const WORKERS: usize = 4;
@@ -63,6 +72,11 @@ pub struct Listener {
     /// Hands each served worker the state it answers from (`open`). Dropped by
     /// `begin_drain`, which ends workers still waiting for it.
     opening: Option<Sender<Ctx>>,
+    /// What new connections are held to; `set_edge` swaps it.
+    edge: Arc<parking_lot::RwLock<Arc<Edge>>>,
+    /// tiny_http's socket and its private directory, removed when the listener goes (after
+    /// `server`, whose drop still connects to the socket to wake its accept thread).
+    backend: backend::BackendDir,
 }
 
 /// Why a listener could not be bound.
@@ -75,7 +89,7 @@ pub enum BindError {
     },
     /// The public socket cannot be bound: the port is taken, or not ours to take.
     Listen { address: String, source: std::io::Error },
-    /// The private loopback socket the tiny_http workers read from cannot be set up;
+    /// The private Unix socket the tiny_http workers read from cannot be set up;
     /// `step` says which part failed.
     Workers {
         step: &'static str,
@@ -153,13 +167,8 @@ impl Listener {
             Err(source) => return Err(BindError::Listen { address, source }),
         };
         let bound = public.local_addr().unwrap_or(addr);
-        let private = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| BindError::workers("cannot listen on 127.0.0.1 for the HTTP workers", e))?;
-        // tiny_http writes an answer in pieces (head, then 8 KiB body chunks). With Nagle
-        // on, a piece written while an earlier one is unacknowledged waits for the peer's
-        // delayed ACK, about 40 ms. Linux copies TCP_NODELAY to every accepted socket.
-        rustix::net::sockopt::set_tcp_nodelay(&private, true)
-            .map_err(|e| BindError::workers("cannot set TCP_NODELAY on the HTTP workers' socket", e))?;
+        let (backend, private) = backend::BackendDir::bind()
+            .map_err(|e| BindError::workers("cannot set up the HTTP workers' socket", e))?;
         let server = tiny_http::Server::from_listener(private, None)
             .map_err(|e| BindError::workers("cannot start the HTTP server", e))?;
         Ok(Listener {
@@ -173,11 +182,23 @@ impl Listener {
             workers: Vec::new(),
             last_unblock: None,
             opening: None,
+            edge: Arc::new(parking_lot::RwLock::new(Arc::new(Edge::open()))),
+            backend,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The edge new connections are held to.
+    pub fn edge(&self) -> Arc<Edge> {
+        Arc::clone(&self.edge.read())
+    }
+
+    /// Holds connections accepted from now on to `edge`; those in flight keep theirs.
+    pub fn set_edge(&self, edge: Arc<Edge>) {
+        *self.edge.write() = edge;
     }
 
     /// Starts the worker threads, then the accept front. Requests are accepted and queued,
@@ -202,15 +223,11 @@ impl Listener {
             self.workers.push(handle);
         }
         if let Some(public) = self.public.take() {
-            let backend = self
-                .server
-                .server_addr()
-                .to_ip()
-                .ok_or_else(|| std::io::Error::other("the HTTP workers' socket has no IP address"))?;
             let answer_timeout = RELOAD_WAIT + Duration::from_secs(15);
             self.front = Some(front::Front::start(
                 public,
-                backend,
+                self.backend.socket().to_path_buf(),
+                Arc::clone(&self.edge),
                 answer_timeout,
                 Arc::clone(&self.live),
             )?);
@@ -594,20 +611,6 @@ mod tests {
     use std::net::TcpStream;
 
     use super::*;
-
-    /// What `Listener::bind` relies on for tiny_http's private socket: Linux copies
-    /// TCP_NODELAY from a listening socket to the sockets it accepts.
-    #[test]
-    fn accepted_connections_have_nagle_off() {
-        let socket = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
-        rustix::net::sockopt::set_tcp_nodelay(&socket, true).unwrap();
-        let _client = TcpStream::connect(socket.local_addr().unwrap()).unwrap();
-        let (accepted, _) = socket.accept().unwrap();
-        assert!(
-            accepted.nodelay().unwrap(),
-            "TCP_NODELAY is inherited from the listener"
-        );
-    }
 
     fn shared() -> Arc<SharedState> {
         let yaml = "nbuservers:\n  - site: paris\n    host: 127.0.0.1\n    apiKey: k\n";

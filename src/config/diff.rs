@@ -118,6 +118,13 @@ fn server(out: &mut Changes, old: &ServerConfig, new: &ServerConfig) {
     out.field(p, "logName", &old.log_name, &new.log_name);
     out.field(p, "logLevel", old.log_level, new.log_level);
     out.field(p, "enableLifecycle", old.enable_lifecycle, new.enable_lifecycle);
+    // The path or the content of the web config (or of a file it names).
+    out.field(
+        p,
+        "webConfigFile",
+        (&old.web_config_file, &old.web),
+        (&new.web_config_file, &new.web),
+    );
 }
 
 fn reload(out: &mut Changes, old: &ReloadSettings, new: &ReloadSettings) {

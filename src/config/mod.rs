@@ -16,6 +16,7 @@ mod proptests;
 mod raw;
 mod suggest;
 mod validate;
+pub mod web;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ pub use diff::{diff, Change, ChangeKind, ChangeSet};
 pub use env::EnvLookup;
 pub use model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, SiteAddress, SiteConfig};
 pub use problem::{LoadError, Problem};
+pub use web::WebConfig;
 
 use validate::FileData;
 
@@ -80,13 +82,26 @@ pub fn read_capped(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// What the command line adds to every load of the config file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// `--web.config.file`: wins over `server.webConfigFile`, which is then not read.
+    pub web_config_file: Option<PathBuf>,
+}
+
 /// Reads the config file once, then [`load_from_bytes`].
 pub fn load(path: &Path, env: EnvLookup) -> Result<Loaded, LoadError> {
+    load_with(path, env, &LoadOptions::default())
+}
+
+/// [`load`] with command-line options.
+pub fn load_with(path: &Path, env: EnvLookup, options: &LoadOptions) -> Result<Loaded, LoadError> {
     match read_capped(path, MAX_CONFIG_BYTES) {
-        Ok(bytes) => load_from_bytes(path, &bytes, env),
+        Ok(bytes) => load_from_bytes_with(path, &bytes, env, options),
         Err(e) => Err(LoadError {
             path: path.to_path_buf(),
             problems: vec![Problem::new("", format!("cannot read: {e}"))],
+            inputs_sha256: Sha256::digest(e.to_string()).into(),
         }),
     }
 }
@@ -95,25 +110,37 @@ pub fn load(path: &Path, env: EnvLookup) -> Result<Loaded, LoadError> {
 /// for relative `apiKeyFile`, `caFile` and `logName`; the files those keys name are read
 /// here (once each).
 pub fn load_from_bytes(path: &Path, bytes: &[u8], env: EnvLookup) -> Result<Loaded, LoadError> {
+    load_from_bytes_with(path, bytes, env, &LoadOptions::default())
+}
+
+/// [`load_from_bytes`] with command-line options.
+pub fn load_from_bytes_with(
+    path: &Path,
+    bytes: &[u8],
+    env: EnvLookup,
+    options: &LoadOptions,
+) -> Result<Loaded, LoadError> {
+    let files = FileCache::default();
     let fail = |problems: Vec<Problem>| LoadError {
         path: path.to_path_buf(),
         problems,
+        inputs_sha256: files.digest(bytes),
     };
     let (raw, mut problems) = raw::parse(bytes).map_err(|problem| fail(vec![problem]))?;
     let base_dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let files = FileCache::default();
     let read = |p: &Path| files.read(p);
     let outcome = validate::validate(&raw, base_dir, env, &read);
     problems.extend(outcome.problems);
-    let config = match outcome.config {
+    let mut config = match outcome.config {
         Some(config) if problems.is_empty() => config,
         _ => return Err(fail(problems)),
     };
-
     let mut warnings = Vec::new();
+    attach_web_config(&mut config, options, &read, &mut warnings).map_err(fail)?;
+
     if outcome.inline_api_key {
         if let Some(mode) = file_mode(path).filter(|m| m & 0o004 != 0) {
             warnings.push(format!(
@@ -132,11 +159,48 @@ pub fn load_from_bytes(path: &Path, bytes: &[u8], env: EnvLookup) -> Result<Load
         hash_part(&mut hasher, key_bytes.as_deref());
         hash_part(&mut hasher, site.ca_pem.as_deref());
     }
+    // Only when set, so that configs without one keep the hash they had.
+    if let Some(web) = &config.server.web {
+        hash_part(&mut hasher, Some(&web.digest));
+    }
     Ok(Loaded {
         config,
         sha256: hasher.finalize().into(),
         warnings,
     })
+}
+
+/// Loads the web config that `--web.config.file` or `server.webConfigFile` names into
+/// `config.server.web`. Its problems are reported under the key that named it, each with
+/// the web config file and the key path in it.
+fn attach_web_config(
+    config: &mut Config,
+    options: &LoadOptions,
+    read: validate::ReadFile,
+    warnings: &mut Vec<String>,
+) -> Result<(), Vec<Problem>> {
+    let (key, path) = match (&options.web_config_file, &config.server.web_config_file) {
+        (Some(flag), written) => {
+            if written.as_ref().is_some_and(|w| w != flag) {
+                warnings.push(
+                    "server.webConfigFile: ignored because --web.config.file is set on the command line"
+                        .to_string(),
+                );
+            }
+            ("--web.config.file", flag.clone())
+        }
+        (None, Some(written)) => ("server.webConfigFile", written.clone()),
+        (None, None) => return Ok(()),
+    };
+    let web = web::load(&path, read).map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|p| Problem::new(key, format!("{}: {p}", path.display())))
+            .collect::<Vec<_>>()
+    })?;
+    config.server.web_config_file = Some(path);
+    config.server.web = Some(std::sync::Arc::new(web));
+    Ok(())
 }
 
 /// Length-prefixed, so that moving bytes between parts changes the hash.
@@ -170,6 +234,23 @@ impl FileCache {
             .map_err(|e| e.to_string());
         self.read.borrow_mut().insert(path.to_path_buf(), result.clone());
         result
+    }
+
+    /// The config bytes and every file read so far, in path order.
+    fn digest(&self, config: &[u8]) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hash_part(&mut hasher, Some(config));
+        let read = self.read.borrow();
+        let mut paths: Vec<&PathBuf> = read.keys().collect();
+        paths.sort();
+        for path in paths {
+            hash_part(&mut hasher, Some(path.as_os_str().as_encoded_bytes()));
+            match &read[path] {
+                Ok(data) => hash_part(&mut hasher, Some(&data.bytes)),
+                Err(e) => hash_part(&mut hasher, Some(e.as_bytes())),
+            }
+        }
+        hasher.finalize().into()
     }
 
     fn bytes(&self, path: &Path) -> Option<Vec<u8>> {
@@ -212,6 +293,25 @@ pub fn summary(loaded: &Loaded) -> String {
         config.server.uri,
         loaded.sha256_short()
     );
+    if let Some(web) = &config.server.web {
+        let mut parts = Vec::new();
+        if web.tls.is_some() {
+            parts.push("TLS".to_string());
+        }
+        match web.users.len() {
+            0 => {}
+            1 => parts.push("basic auth for 1 user".to_string()),
+            n => parts.push(format!("basic auth for {n} users")),
+        }
+        if parts.is_empty() {
+            parts.push("nothing enabled".to_string());
+        }
+        line.push_str(&format!(
+            ", web config {} ({})",
+            web.path.display(),
+            parts.join(", ")
+        ));
+    }
     match loaded.warnings.len() {
         0 => {}
         1 => line.push_str(", 1 warning"),

@@ -21,13 +21,16 @@ pub struct Config {
 
 impl Config {
     /// Files the config refers to and whose content is part of its hash (`apiKeyFile`,
-    /// `caFile`): a change to any of them is a config change.
+    /// `caFile`, the web config file and the files it names): a change to any of them is a
+    /// config change.
     pub fn referenced_files(&self) -> Vec<PathBuf> {
-        self.sites
+        let sites = self
+            .sites
             .iter()
             .flat_map(|s| s.api_key_file.iter().chain(s.ca_file.iter()))
-            .cloned()
-            .collect()
+            .cloned();
+        let web = self.server.web.iter().flat_map(|w| w.files());
+        sites.chain(web).collect()
     }
 }
 
@@ -49,6 +52,11 @@ pub struct ServerConfig {
     pub log_level: log::LevelFilter,
     /// Whether `POST /-/reload` is served.
     pub enable_lifecycle: bool,
+    /// `webConfigFile` as written (resolved), before `--web.config.file` overrides it.
+    pub web_config_file: Option<PathBuf>,
+    /// The web config in force (TLS, basic auth, headers), loaded after validation from
+    /// `--web.config.file` or `webConfigFile`; `None`: plain HTTP, no authentication.
+    pub web: Option<std::sync::Arc<super::web::WebConfig>>,
 }
 
 /// `reload.*`: how file changes are noticed.

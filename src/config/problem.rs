@@ -39,6 +39,10 @@ impl fmt::Display for Problem {
 pub struct LoadError {
     pub path: PathBuf,
     pub problems: Vec<Problem>,
+    /// SHA-256 over the config bytes and every file it named as read (content or error):
+    /// equal for the same failing inputs, different once any of them changes, so a retry
+    /// can tell "the same rejected inputs" from "a fixed key file beside the same config".
+    pub inputs_sha256: [u8; 32],
 }
 
 impl fmt::Display for LoadError {

@@ -78,6 +78,7 @@ pub struct RawServer {
     pub log_level: Field,
     pub enable_lifecycle: Field,
     pub cache_ttl: Field,
+    pub web_config_file: Field,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +144,7 @@ const SERVER_KEYS: &[&str] = &[
     "logLevel",
     "enableLifecycle",
     "cacheTTL",
+    "webConfigFile",
 ];
 
 const RELOAD_KEYS: &[&str] = &["debounce", "pollInterval"];
@@ -273,6 +275,7 @@ fn server(value: &Value, path: &str, problems: &mut Vec<Problem>) -> RawServer {
             "logLevel" => s.log_level = field,
             "enableLifecycle" => s.enable_lifecycle = field,
             "cacheTTL" => s.cache_ttl = field,
+            "webConfigFile" => s.web_config_file = field,
             _ => {}
         }
     }
@@ -370,7 +373,7 @@ fn inert_section(
 
 /// The known keys of a mapping with their non-null values, in file order. Reports
 /// unknown keys and a value that is not a mapping; a null section is an empty one.
-fn entries<'k, 'v>(
+pub(super) fn entries<'k, 'v>(
     value: &'v Value,
     path: &str,
     known: &[&'k str],
@@ -411,7 +414,7 @@ fn entries<'k, 'v>(
 }
 
 /// A custom tag (`!foo bar`) is ignored; YAML gives a node at most one tag.
-fn untag(value: &Value) -> &Value {
+pub(super) fn untag(value: &Value) -> &Value {
     match value {
         Value::Tagged(t) => &t.value,
         other => other,
@@ -420,7 +423,7 @@ fn untag(value: &Value) -> &Value {
 
 /// A mapping key as it can be shown in a key path: escaped, one line, bounded length. An
 /// empty or blank key is shown quoted (`""`), so the path still names it.
-fn key_text(key: &Value) -> String {
+pub(super) fn key_text(key: &Value) -> String {
     let text = match untag(key) {
         Value::String(s) if s.trim().is_empty() => return format!("{s:?}"),
         Value::String(s) => s.clone(),
@@ -466,7 +469,7 @@ fn scalar_leaf(value: &Value) -> Leaf {
     }
 }
 
-fn expected(path: &str, what: &str, got: &Value) -> Problem {
+pub(super) fn expected(path: &str, what: &str, got: &Value) -> Problem {
     Problem::new(path, format!("expected {what}, got {}", leaf(got).kind()))
 }
 

@@ -13,19 +13,30 @@
 //! a budget shared by all connections; past it the connection is closed), so slow readers
 //! never hold the few tiny_http workers. One request per connection.
 //!
+//! With a web config, the front is also the edge (`edge`): it runs the TLS handshake
+//! (`tls`) under a deadline inside the head deadline, and refuses a request that is
+//! cross-site or lacks credentials (`auth`) before tiny_http sees it. tiny_http listens on
+//! a Unix socket in a directory only the exporter's user can enter (`backend`), so no
+//! local process can go around any of this.
+//!
 //! It knows HTTP framing only (the head, `Content-Length`, `Expect`); it must not know
-//! routes or what a handler does. The private socket is bound to 127.0.0.1 on a port the
-//! kernel picks; a local process that finds it bypasses these limits, not any access rule.
+//! routes or what a handler does (the probes that need no credentials are `auth`'s).
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+
+use super::auth::RequestFacts;
+use super::edge::{Edge, EdgeCell};
+use super::tls::{self, Conn, HANDSHAKE_TIMEOUT};
 
 /// Time a client has to send its whole request head (and body) after connecting.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,7 +65,7 @@ const STOP_GRACE: Duration = Duration::from_secs(1);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// Descriptors left for everything else when the cap is derived from the limit; each
 /// connection uses at most four (client, its watch clone or the backend socket, and
-/// tiny_http's two).
+/// tiny_http's two ends of the Unix socket it accepted).
 const RESERVED_FDS: u64 = 256;
 const FDS_PER_CONNECTION: u64 = 4;
 
@@ -67,7 +78,10 @@ pub(super) struct Front {
 }
 
 struct State {
-    backend: SocketAddr,
+    /// tiny_http's Unix socket.
+    backend: PathBuf,
+    /// What new connections are held to (TLS, authentication, headers).
+    edge: EdgeCell,
     /// How long a forwarded request may take to be answered.
     answer_timeout: Duration,
     cap: usize,
@@ -98,17 +112,24 @@ impl Drop for Slot {
 struct Refusal {
     status: u16,
     text: &'static str,
+    /// A 401 that asks for basic-auth credentials.
+    challenge: bool,
 }
 
 const fn refuse(status: u16, text: &'static str) -> Refusal {
-    Refusal { status, text }
+    Refusal {
+        status,
+        text,
+        challenge: false,
+    }
 }
 
 impl Front {
     /// Starts accepting on `listener` and forwarding to `backend`.
     pub(super) fn start(
         listener: TcpListener,
-        backend: SocketAddr,
+        backend: PathBuf,
+        edge: EdgeCell,
         answer_timeout: Duration,
         live: Arc<AtomicUsize>,
     ) -> std::io::Result<Front> {
@@ -116,6 +137,7 @@ impl Front {
         let port = listener.local_addr()?.port();
         let state = Arc::new(State {
             backend,
+            edge,
             answer_timeout,
             cap: connection_cap(),
             stop: AtomicBool::new(false),
@@ -235,7 +257,7 @@ fn admit(stream: TcpStream, state: &Arc<State>, port: u16) {
         // Every slot is busy with a complete request: turn this one away, without waiting
         // on it.
         let _ = stream.set_nonblocking(true);
-        let _ = (&stream).write_all(&plain(503, "too many connections; retry"));
+        let _ = (&stream).write_all(&plain(503, "too many connections; retry", ""));
         return;
     }
     state.live.fetch_add(1, Ordering::SeqCst);
@@ -283,13 +305,30 @@ impl State {
     }
 }
 
-fn serve(mut client: TcpStream, state: &State) {
+fn serve(client: TcpStream, state: &State) {
+    let started = Instant::now();
     let _ = client.set_nonblocking(false);
+    // The edge current now serves this connection to its end, whatever a reload swaps in.
+    let edge = Arc::clone(&state.edge.read());
     let watched = state.watch(&client);
-    let request = read_request(&mut client, state);
+    let mut client = match edge.tls() {
+        None => Conn::Plain(client),
+        Some(config) => {
+            let deadline = || state.head_deadline(started).min(started + HANDSHAKE_TIMEOUT);
+            match tls::accept(client, config, deadline) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    state.unwatch(watched);
+                    log::debug!("tls handshake not completed error={e:?}");
+                    return;
+                }
+            }
+        }
+    };
+    let request = read_request(&mut client, state, &edge, started);
     state.unwatch(watched);
     let answer = match request {
-        Ok(Some(request)) => match relay(&request, &mut client, state) {
+        Ok(Some(request)) => match relay(&request, &mut client, state, edge.headers()) {
             Ok(complete) => {
                 if complete {
                     linger(&mut client);
@@ -301,7 +340,7 @@ fn serve(mut client: TcpStream, state: &State) {
                     "http request not answered by the server status={}",
                     refusal.status
                 );
-                plain(refusal.status, refusal.text)
+                plain(refusal.status, refusal.text, edge.headers())
             }
         },
         // Closed, evicted or idle before sending a request: nothing to answer.
@@ -312,7 +351,11 @@ fn serve(mut client: TcpStream, state: &State) {
                 refusal.status,
                 refusal.text
             );
-            plain(refusal.status, refusal.text)
+            let mut extra = edge.headers().to_string();
+            if refusal.challenge {
+                extra.push_str(&super::auth::Denial::www_authenticate());
+            }
+            plain(refusal.status, refusal.text, &extra)
         }
     };
     if write_all_by(&mut client, &answer, Instant::now() + WRITE_TIMEOUT) {
@@ -320,10 +363,15 @@ fn serve(mut client: TcpStream, state: &State) {
     }
 }
 
-/// Reads one request head and its body. `Ok(None)` when the client sent nothing usable and
-/// deserves no answer (it closed, or was closed to make room).
-fn read_request(client: &mut TcpStream, state: &State) -> Result<Option<Vec<u8>>, Refusal> {
-    let started = Instant::now();
+/// Reads one request head and its body, and asks the edge whether it may go on.
+/// `Ok(None)` when the client sent nothing usable and deserves no answer (it closed, or was
+/// closed to make room).
+fn read_request(
+    client: &mut Conn,
+    state: &State,
+    edge: &Edge,
+    started: Instant,
+) -> Result<Option<Vec<u8>>, Refusal> {
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     let mut searched: usize = 0;
@@ -346,6 +394,12 @@ fn read_request(client: &mut TcpStream, state: &State) -> Result<Option<Vec<u8>>
         }
     };
     let head = Head::parse(&buf[..head_end])?;
+    edge.admit(&head.facts, state.head_deadline(started))
+        .map_err(|denial| Refusal {
+            status: denial.status,
+            text: denial.text,
+            challenge: denial.challenge,
+        })?;
     let mut body = buf[head_end..].to_vec();
     if body.len() < head.content_length && head.expects_continue {
         let _ = client.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -371,13 +425,13 @@ enum Got {
 
 /// One read, waiting in slices until `deadline` (re-evaluated each slice, since a stop
 /// shortens it).
-fn read_some(client: &mut TcpStream, chunk: &mut [u8], deadline: Instant) -> Got {
+fn read_some(client: &mut Conn, chunk: &mut [u8], deadline: Instant) -> Got {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Got::TimedOut;
         }
-        if client.set_read_timeout(Some(left.min(SLICE))).is_err() {
+        if client.socket().set_read_timeout(Some(left.min(SLICE))).is_err() {
             return Got::Closed;
         }
         match client.read(chunk) {
@@ -405,6 +459,8 @@ struct Head {
     forwarded: Vec<u8>,
     content_length: usize,
     expects_continue: bool,
+    /// What the edge checks.
+    facts: RequestFacts,
 }
 
 impl Head {
@@ -419,6 +475,12 @@ impl Head {
         if request_line.len() > MAX_REQUEST_LINE {
             return Err(refuse(414, "request line too long"));
         }
+        let mut words = request_line.split(|b| *b == b' ');
+        let mut facts = RequestFacts {
+            method: words.next().unwrap_or_default().to_vec(),
+            target: words.next().unwrap_or_default().to_vec(),
+            ..RequestFacts::default()
+        };
         let mut forwarded = Vec::with_capacity(raw.len() + 20);
         forwarded.extend_from_slice(request_line);
         forwarded.extend_from_slice(b"\r\n");
@@ -464,6 +526,15 @@ impl Head {
             if is("connection") || is("keep-alive") || is("proxy-connection") {
                 continue;
             }
+            if is("authorization") {
+                facts.authorization.push(value.to_vec());
+            } else if is("origin") {
+                facts.origin = Some(value.to_vec());
+            } else if is("sec-fetch-site") {
+                facts.sec_fetch_site = Some(value.to_vec());
+            } else if is("host") {
+                facts.host = Some(value.to_vec());
+            }
             forwarded.extend_from_slice(line);
             forwarded.extend_from_slice(b"\r\n");
         }
@@ -472,6 +543,7 @@ impl Head {
             forwarded,
             content_length: content_length.unwrap_or(0),
             expects_continue,
+            facts,
         })
     }
 }
@@ -484,17 +556,17 @@ impl Head {
 ///
 /// `Err` when nothing was sent to the client yet (the caller answers plainly); `Ok(true)`
 /// when the whole answer was delivered, `Ok(false)` when the client stopped taking it.
-fn relay(request: &[u8], client: &mut TcpStream, state: &State) -> Result<bool, Refusal> {
+/// `extra_headers` (the web config's) go into the answer's head.
+fn relay(request: &[u8], client: &mut Conn, state: &State, extra_headers: &str) -> Result<bool, Refusal> {
     let unavailable = refuse(
         503,
         "the exporter is not accepting requests on this listener now; retry",
     );
-    let mut backend = TcpStream::connect_timeout(&state.backend, Duration::from_secs(2)).map_err(|e| {
+    let mut backend = UnixStream::connect(&state.backend).map_err(|e| {
         log::debug!("http backend unreachable error={e}");
         unavailable
     })?;
     let _ = backend.set_write_timeout(Some(Duration::from_secs(5)));
-    let _ = backend.set_nodelay(true);
     backend.write_all(request).map_err(|_| unavailable)?;
     let answer_deadline = Instant::now() + state.answer_timeout;
     let mut buf = vec![0u8; RELAY_BUFFER];
@@ -510,7 +582,7 @@ fn relay(request: &[u8], client: &mut TcpStream, state: &State) -> Result<bool, 
         }
     }
     let write_deadline = Instant::now() + WRITE_TIMEOUT;
-    if !write_all_by(client, &closing(head), write_deadline) {
+    if !write_all_by(client, &closing(head, extra_headers), write_deadline) {
         return Ok(false);
     }
     loop {
@@ -583,7 +655,7 @@ impl Drop for Absorbed<'_> {
 fn absorb<'a>(
     buf: &mut [u8],
     untaken: std::ops::Range<usize>,
-    backend: &mut TcpStream,
+    backend: &mut UnixStream,
     deadline: Instant,
     state: &'a State,
 ) -> Option<Absorbed<'a>> {
@@ -626,7 +698,7 @@ enum Relayed {
     TimedOut,
 }
 
-fn read_backend(backend: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> Relayed {
+fn read_backend(backend: &mut UnixStream, buf: &mut [u8], deadline: Instant) -> Relayed {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || backend.set_read_timeout(Some(left)).is_err() {
@@ -644,12 +716,14 @@ fn read_backend(backend: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> R
     }
 }
 
-fn closing(answer: Vec<u8>) -> Vec<u8> {
+/// Adds `Connection: close` and `extra_headers` after the status line.
+fn closing(answer: Vec<u8>, extra_headers: &str) -> Vec<u8> {
     match find(&answer, b"\r\n") {
         Some(i) if answer.starts_with(b"HTTP/") => {
-            let mut out = Vec::with_capacity(answer.len() + 19);
+            let mut out = Vec::with_capacity(answer.len() + 19 + extra_headers.len());
             out.extend_from_slice(&answer[..i + 2]);
             out.extend_from_slice(b"Connection: close\r\n");
+            out.extend_from_slice(extra_headers.as_bytes());
             out.extend_from_slice(&answer[i + 2..]);
             out
         }
@@ -666,17 +740,20 @@ enum Wrote {
     Failed,
 }
 
-fn write_within(client: &mut TcpStream, bytes: &[u8], deadline: Instant) -> Wrote {
+/// For TLS, `All` also means flushed out of rustls' buffer.
+fn write_within(client: &mut Conn, bytes: &[u8], deadline: Instant) -> Wrote {
     let mut done = 0;
     while done < bytes.len() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Wrote::Partly(done);
         }
-        if client.set_write_timeout(Some(left)).is_err() {
+        if client.socket().set_write_timeout(Some(left)).is_err() {
             return Wrote::Failed;
         }
         match client.write(&bytes[done..]) {
+            // rustls with its buffer full: the client is behind.
+            Ok(0) if matches!(client, Conn::Tls(_)) => return Wrote::Partly(done),
             Ok(0) => return Wrote::Failed,
             Ok(n) => done += n,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -686,26 +763,46 @@ fn write_within(client: &mut TcpStream, bytes: &[u8], deadline: Instant) -> Wrot
             Err(_) => return Wrote::Failed,
         }
     }
+    if let Conn::Tls(_) = client {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Wrote::Partly(done);
+            }
+            if client.socket().set_write_timeout(Some(left)).is_err() {
+                return Wrote::Failed;
+            }
+            match client.flush() {
+                Ok(()) => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Wrote::Partly(done)
+                }
+                Err(_) => return Wrote::Failed,
+            }
+        }
+    }
     Wrote::All
 }
 
 /// Writes `bytes` before `deadline`; false when the client did not take them.
-fn write_all_by(client: &mut TcpStream, bytes: &[u8], deadline: Instant) -> bool {
+fn write_all_by(client: &mut Conn, bytes: &[u8], deadline: Instant) -> bool {
     matches!(write_within(client, bytes, deadline), Wrote::All)
 }
 
-/// Half-closes and drains what the client still sends, briefly, then closes.
-fn linger(client: &mut TcpStream) {
-    let _ = client.shutdown(Shutdown::Write);
+/// Half-closes (after a TLS `close_notify`) and drains what the client still sends,
+/// briefly, then closes.
+fn linger(client: &mut Conn) {
+    client.shutdown_write();
     let deadline = Instant::now() + LINGER;
     let mut drained = 0;
     let mut chunk = [0u8; 16 * 1024];
     while drained < LINGER_BYTES {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || client.set_read_timeout(Some(left)).is_err() {
+        if left.is_zero() || client.socket().set_read_timeout(Some(left)).is_err() {
             return;
         }
-        match client.read(&mut chunk) {
+        match client.read_raw(&mut chunk) {
             Ok(0) => return,
             Ok(n) => drained += n,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -714,10 +811,12 @@ fn linger(client: &mut TcpStream) {
     }
 }
 
-/// A complete `text/plain` answer that closes the connection.
-fn plain(status: u16, text: &str) -> Vec<u8> {
+/// A complete `text/plain` answer that closes the connection, with `extra_headers`.
+fn plain(status: u16, text: &str, extra_headers: &str) -> Vec<u8> {
     let reason = match status {
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         408 => "Request Timeout",
         411 => "Length Required",
         413 => "Content Too Large",
@@ -729,7 +828,7 @@ fn plain(status: u16, text: &str) -> Vec<u8> {
     };
     format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{text}\n",
+         Content-Length: {}\r\nConnection: close\r\n{extra_headers}\r\n{text}\n",
         text.len() + 1
     )
     .into_bytes()
@@ -807,18 +906,23 @@ mod tests {
 
     #[test]
     fn forwarded_answers_say_the_connection_closes() {
-        let got = closing(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec());
+        let got = closing(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(), "");
         assert_eq!(
             got,
             b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
         );
-        assert_eq!(closing(Vec::new()), b"");
-        assert_eq!(closing(b"garbage".to_vec()), b"garbage");
+        let got = closing(b"HTTP/1.1 200 OK\r\n\r\n".to_vec(), "X-Frame-Options: deny\r\n");
+        assert_eq!(
+            got,
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nX-Frame-Options: deny\r\n\r\n"
+        );
+        assert_eq!(closing(Vec::new(), ""), b"");
+        assert_eq!(closing(b"garbage".to_vec(), ""), b"garbage");
     }
 
     #[test]
     fn plain_answers_are_complete() {
-        let answer = String::from_utf8(plain(414, "request line too long")).unwrap();
+        let answer = String::from_utf8(plain(414, "request line too long", "")).unwrap();
         assert!(answer.starts_with("HTTP/1.1 414 URI Too Long\r\n"), "{answer}");
         assert!(answer.ends_with("\r\n\r\nrequest line too long\n"), "{answer}");
         assert!(answer.contains("Content-Length: 22\r\n"), "{answer}");

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::collect::site::{CollectionObserver, PollSettings, PollerThread, SiteRuntime};
 use crate::config::{Config, Loaded, SiteConfig};
-use crate::http_server::{self, BindError, Listener};
+use crate::http_server::{self, BindError, Edge, Listener};
 use crate::logging;
 use crate::metrics::exporter::ExporterMetrics;
 use crate::nbu::{Client, ClientOptions, RequestObserver, RequestOutcome, SetupError};
@@ -88,6 +88,8 @@ pub(crate) struct Prepared {
 #[derive(Default)]
 struct Pieces {
     listener: Option<Listener>,
+    /// The edge for a changed web config (TLS, authentication, headers).
+    edge: Option<Arc<Edge>>,
     /// `Some` when the log file changes (`Some(None)`: back to standard error only).
     log_file: Option<Option<(PathBuf, File)>>,
     spawned: Vec<Arc<SiteRuntime>>,
@@ -111,6 +113,9 @@ pub(crate) struct Applier {
     metrics: Arc<ExporterMetrics>,
     client_options: ClientOptions,
     listener: Option<Listener>,
+    /// What the serving listener holds connections to (`None` before startup); its
+    /// basic-auth verdict cache carries over to the next edge.
+    edge: Option<Arc<Edge>>,
     /// Listeners a reload moved away from, each with the time it stops accepting; then
     /// they finish their in-flight requests.
     draining: Vec<(Listener, Instant)>,
@@ -125,6 +130,7 @@ impl Applier {
             metrics,
             client_options,
             listener: None,
+            edge: None,
             draining: Vec::new(),
             pollers: Vec::new(),
         }
@@ -169,10 +175,20 @@ impl Applier {
         let old_server = running.map(|g| &g.config.server);
         let old_sites: &[Arc<SiteRuntime>] = running.map_or(&[], |g| &g.sites);
 
+        if force || old_server.is_none_or(|s| s.web != new.server.web) {
+            let web = new.server.web.as_deref();
+            b.edge = Some(Arc::new(match &self.edge {
+                Some(current) => current.next(web),
+                None => Edge::first(web, &self.metrics),
+            }));
+        }
         let moved = old_server.is_none_or(|s| s.host != new.server.host || s.port != new.server.port);
         if moved {
             let mut listener =
                 Listener::bind(&new.server.host, new.server.port).map_err(PrepareError::Listener)?;
+            if let Some(edge) = b.edge.as_ref().or(self.edge.as_ref()) {
+                listener.set_edge(Arc::clone(edge));
+            }
             listener
                 .serve(http_server::WORKERS)
                 .map_err(PrepareError::HttpWorkers)?;
@@ -278,6 +294,7 @@ impl Applier {
             pieces:
                 Pieces {
                     listener,
+                    edge,
                     log_file,
                     spawned,
                     threads,
@@ -309,6 +326,14 @@ impl Applier {
             runtime.update(settings, sweep_now);
         }
 
+        if let Some(edge) = edge {
+            // A moved listener was bound with it already; the serving one takes it for the
+            // connections it accepts from now on.
+            if let Some(current) = &self.listener {
+                current.set_edge(Arc::clone(&edge));
+            }
+            self.edge = Some(edge);
+        }
         if let Some(mut new_listener) = listener {
             new_listener.open(shared);
             shared.set_listen_addr(new_listener.local_addr());

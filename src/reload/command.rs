@@ -5,8 +5,12 @@
 //! it saw, so it never reports an earlier reload's result. Exit 0 applied or unchanged,
 //! 1 rejected or failed, 2 unreachable or timed out. It knows the daemon only through its
 //! HTTP API and its pid.
+//!
+//! With `--pid` it asks the daemon's own Unix socket first (found through `/proc`): it
+//! needs neither TLS nor credentials when the port has them, and only the exporter's user
+//! (who may signal it anyway) and root can enter its directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -33,16 +37,74 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-fn fetch_status(agent: &ureq::Agent, base: &str) -> Result<StatusView, String> {
-    let url = format!("{base}/-/config-status");
-    let mut response = agent.get(&url).call().map_err(|e| format!("{url}: {e}"))?;
-    if response.status() != 200 {
-        return Err(format!("{url}: HTTP {}", response.status().as_u16()));
+/// Where the daemon answers: its port, or (found with `--pid`) its workers' Unix socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Endpoint {
+    Url(String),
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Url(base) => f.write_str(base),
+            Endpoint::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
     }
-    response
-        .body_mut()
-        .read_json::<StatusView>()
-        .map_err(|e| format!("{url}: unexpected answer: {e}"))
+}
+
+fn fetch_status(agent: &ureq::Agent, base: &Endpoint) -> Result<StatusView, String> {
+    let url = format!("{base}/-/config-status");
+    let body = match base {
+        Endpoint::Url(_) => {
+            let mut response = agent.get(&url).call().map_err(|e| format!("{url}: {e}"))?;
+            if response.status() != 200 {
+                return Err(format!("{url}: HTTP {}", response.status().as_u16()));
+            }
+            response
+                .body_mut()
+                .read_to_vec()
+                .map_err(|e| format!("{url}: {e}"))?
+        }
+        Endpoint::Unix(path) => match unix_get(path, "/-/config-status") {
+            Ok((200, body)) => body,
+            Ok((status, _)) => return Err(format!("{url}: HTTP {status}")),
+            Err(e) => return Err(format!("{url}: {e}")),
+        },
+    };
+    serde_json::from_slice::<StatusView>(&body).map_err(|e| format!("{url}: unexpected answer: {e}"))
+}
+
+/// One `GET` over the daemon's Unix socket: (status, body).
+fn unix_get(path: &Path, target: &str) -> Result<(u16, Vec<u8>), String> {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| e.to_string())?;
+    for timeout in [
+        stream.set_read_timeout(Some(Duration::from_secs(5))),
+        stream.set_write_timeout(Some(Duration::from_secs(5))),
+    ] {
+        timeout.map_err(|e| e.to_string())?;
+    }
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream
+        .take(4 << 20)
+        .read_to_end(&mut answer)
+        .map_err(|e| e.to_string())?;
+    let head_end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("incomplete answer")?;
+    let status = std::str::from_utf8(&answer[..head_end])
+        .ok()
+        .and_then(|head| head.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or("not an HTTP answer")?;
+    Ok((status, answer[head_end + 4..].to_vec()))
 }
 
 /// Parses `--timeout` for the reload client.
@@ -79,8 +141,8 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
     };
     let deadline = Instant::now() + timeout;
     let agent = agent(timeout);
-    let explicit = url.map(|u| u.trim_end_matches('/').to_string());
-    let (base, before) = match find_daemon(&agent, explicit.as_deref(), config_path, pid) {
+    let explicit = url.map(|u| Endpoint::Url(u.trim_end_matches('/').to_string()));
+    let (base, before) = match find_daemon(&agent, explicit.as_ref(), config_path, pid) {
         Ok(found) => found,
         Err(errors) => {
             eprintln!("error: cannot reach the exporter: {errors}");
@@ -88,14 +150,18 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
         }
     };
 
-    match pid {
-        Some(pid) => {
+    match (pid, &base) {
+        (Some(pid), _) => {
             if let Err(e) = send_sighup(pid) {
                 eprintln!("error: {e}");
                 return ExitCode::from(UNREACHABLE);
             }
         }
-        None => return http_reload(&agent, &base, deadline),
+        (None, Endpoint::Url(url)) => return http_reload(&agent, url, deadline),
+        (None, Endpoint::Unix(_)) => {
+            eprintln!("error: pass --pid to reload through the daemon's socket");
+            return ExitCode::from(UNREACHABLE);
+        }
     }
 
     let seen = before.attempts;
@@ -105,7 +171,7 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
             Ok(status) => status,
             Err(_) => {
                 // The reload may have moved the listener: look for the daemon again.
-                let (moved, status) = find_daemon(&agent, explicit.as_deref(), config_path, pid).ok()?;
+                let (moved, status) = find_daemon(&agent, explicit.as_ref(), config_path, pid).ok()?;
                 base = moved;
                 status
             }
@@ -125,20 +191,24 @@ pub fn run(config_path: &Path, pid: Option<i32>, url: Option<String>, timeout: &
     }
 }
 
-/// Finds the daemon's status endpoint: the explicit URL, else the address in the config
-/// file, then every address the process listens on.
+/// Finds the daemon's status endpoint: the explicit URL; else, with a pid, the daemon's
+/// own Unix socket, then the address in the config file, then every address the process
+/// listens on.
 fn find_daemon(
     agent: &ureq::Agent,
-    explicit: Option<&str>,
+    explicit: Option<&Endpoint>,
     config_path: &Path,
     pid: Option<i32>,
-) -> Result<(String, StatusView), String> {
-    let mut candidates: Vec<String> = explicit.map(str::to_string).into_iter().collect();
+) -> Result<(Endpoint, StatusView), String> {
+    let mut candidates: Vec<Endpoint> = explicit.cloned().into_iter().collect();
     if explicit.is_none() {
-        candidates.extend(base_urls_from_config(config_path));
+        if let Some(pid) = pid {
+            candidates.extend(worker_sockets(pid).into_iter().map(Endpoint::Unix));
+        }
+        candidates.extend(base_urls_from_config(config_path).into_iter().map(Endpoint::Url));
     }
     if let Some(pid) = pid {
-        candidates.extend(listening_urls(pid));
+        candidates.extend(listening_urls(pid).into_iter().map(Endpoint::Url));
     }
     candidates.dedup();
     let mut errors = Vec::new();
@@ -171,6 +241,12 @@ fn http_reload(agent: &ureq::Agent, base: &str, deadline: Instant) -> ExitCode {
     };
     if response.status() == 429 {
         eprintln!("error: {url}: another reload requested over HTTP was still waiting at the deadline");
+        return ExitCode::from(UNREACHABLE);
+    }
+    if response.status() == 401 {
+        eprintln!(
+            "error: {url}: the exporter requires credentials (basic_auth_users in its web config); pass --pid to reload through its own socket"
+        );
         return ExitCode::from(UNREACHABLE);
     }
     if response.status() == 403 {
@@ -263,9 +339,8 @@ fn connectable(host: &str) -> String {
     }
 }
 
-/// Where process `pid` listens, from /proc: a daemon whose new config moves the port is
-/// still on the old one until the reload we are about to ask for.
-fn listening_urls(pid: i32) -> Vec<String> {
+/// The inodes of the sockets process `pid` holds.
+fn socket_inodes(pid: i32) -> std::collections::HashSet<String> {
     let mut inodes = std::collections::HashSet::new();
     if let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
         for entry in entries.flatten().take(10_000) {
@@ -277,6 +352,32 @@ fn listening_urls(pid: i32) -> Vec<String> {
             }
         }
     }
+    inodes
+}
+
+/// The workers' Unix sockets process `pid` listens on, from /proc.
+fn worker_sockets(pid: i32) -> Vec<PathBuf> {
+    let inodes = socket_inodes(pid);
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/unix")) else {
+        return Vec::new();
+    };
+    let suffix = format!("/{}", crate::http_server::SOCKET_NAME);
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Flags is field 3 (00010000 = listening), Inode field 6, Path field 7.
+            let (flags, inode, path) = (fields.get(3)?, fields.get(6)?, fields.get(7)?);
+            let listening = u32::from_str_radix(flags, 16).is_ok_and(|f| f & 0x0001_0000 != 0);
+            (listening && inodes.contains(*inode) && path.ends_with(&suffix)).then(|| PathBuf::from(path))
+        })
+        .collect()
+}
+
+/// Where process `pid` listens, from /proc: a daemon whose new config moves the port is
+/// still on the old one until the reload we are about to ask for.
+fn listening_urls(pid: i32) -> Vec<String> {
+    let inodes = socket_inodes(pid);
     let mut urls = Vec::new();
     for (table, loopback) in [("tcp", "127.0.0.1"), ("tcp6", "[::1]")] {
         let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use sha2::{Digest, Sha256};
 
 use super::apply::Applier;
 use super::watch::{ConfigWatch, WatchMode};
@@ -90,11 +89,13 @@ pub(crate) struct WorkerInputs {
     pub watch_mode: WatchMode,
     pub watch: Option<ConfigWatch>,
     pub notifier: Notifier,
+    pub load_options: config::LoadOptions,
 }
 
 pub struct Worker {
     path: PathBuf,
     env: EnvFn,
+    load_options: Arc<config::LoadOptions>,
     shared: Arc<SharedState>,
     applier: Applier,
     events: Receiver<Event>,
@@ -110,7 +111,8 @@ pub struct Worker {
     rearm_at: Option<Instant>,
     spacing_until: Instant,
     missing_since: Option<Instant>,
-    /// SHA-256 of the raw bytes of the last rejected file: watch and poll skip it quietly.
+    /// SHA-256 of the inputs (config bytes and the files it names) of the last rejected
+    /// attempt: watch and poll skip them quietly.
     last_rejected_raw: Option<[u8; 32]>,
 }
 
@@ -123,10 +125,12 @@ impl Worker {
             watch_mode,
             watch,
             notifier,
+            load_options,
         } = inputs;
         Worker {
             path,
             env,
+            load_options: Arc::new(load_options),
             shared,
             applier,
             events,
@@ -398,10 +402,17 @@ impl Worker {
 
         let path = self.path.clone();
         let env = Arc::clone(&self.env);
+        let options = Arc::clone(&self.load_options);
         let validated = run_with_timeout(VALIDATE_TIMEOUT, move || {
             let bytes = read_stable(&path)?;
-            let raw: [u8; 32] = Sha256::digest(&bytes).into();
-            Ok((raw, config::load_from_bytes(&path, &bytes, &*env)))
+            let loaded = config::load_from_bytes_with(&path, &bytes, &*env, &options);
+            // What was read, the files the config names included: a fixed key file beside
+            // an unchanged config is not "the same rejected file".
+            let inputs = match &loaded {
+                Ok(loaded) => loaded.sha256,
+                Err(error) => error.inputs_sha256,
+            };
+            Ok((inputs, loaded))
         });
         let (raw_hash, loaded) = match validated {
             None => {

@@ -27,6 +27,7 @@ impl Checker<'_> {
         let enable_lifecycle = self
             .boolean("server.enableLifecycle", &raw.enable_lifecycle, false)
             .unwrap_or_default();
+        let web_config_file = self.web_config_file(&raw.web_config_file);
         self.cache_ttl(&raw.cache_ttl);
         ServerConfig {
             host,
@@ -38,6 +39,17 @@ impl Checker<'_> {
             log_name,
             log_level,
             enable_lifecycle,
+            web_config_file,
+            web: None,
+        }
+    }
+
+    /// `server.webConfigFile`: a path, resolved against the config's directory. The file
+    /// itself is read and checked after validation (`config::web`).
+    fn web_config_file(&mut self, field: &Field) -> Option<PathBuf> {
+        match self.opt_text("server.webConfigFile", field, "a file path") {
+            Some(Some(text)) if !text.value.trim().is_empty() => Some(self.resolve(text.value.trim())),
+            _ => None,
         }
     }
 

@@ -71,6 +71,8 @@ fn defaults() {
             log_name: None,
             log_level: LevelFilter::Info,
             enable_lifecycle: false,
+            web_config_file: None,
+            web: None,
         },
         reload: ReloadSettings {
             debounce: Duration::from_millis(200),
