@@ -2,6 +2,7 @@
 //! given as argument), or with `rules FILE` the dashboard expressions as Prometheus
 //! recording rules for `promtool check rules`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -49,6 +50,7 @@ fn write_dashboards(dir: &Path) -> Result<(), String> {
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
-    println!("wrote {}", path.display());
+    // A closed stdout (`| head`) must not stop the writing.
+    let _ = writeln!(std::io::stdout(), "wrote {}", path.display());
     Ok(())
 }

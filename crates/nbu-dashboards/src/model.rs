@@ -496,7 +496,9 @@ fn query_variable(v: &Variable) -> Value {
         "multi": true,
         "name": v.name,
         "options": [],
-        "query": {"qryType": 1, "query": definition, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        // A plain string: every Grafana version reads it (the structured editor form needs
+        // its metric and label split out, and differs between versions).
+        "query": definition,
         "refresh": 2,
         "regex": "",
         "skipUrlSync": false,
