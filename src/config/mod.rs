@@ -9,6 +9,7 @@
 
 pub mod diff;
 mod env;
+mod files;
 pub mod model;
 mod problem;
 #[cfg(test)]
@@ -30,7 +31,7 @@ pub use model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, SiteAddres
 pub use problem::{LoadError, Problem};
 pub use web::WebConfig;
 
-use validate::FileData;
+use files::FileData;
 
 /// A successfully loaded config.
 #[derive(Clone, Debug)]
@@ -176,7 +177,7 @@ pub fn load_from_bytes_with(
 fn attach_web_config(
     config: &mut Config,
     options: &LoadOptions,
-    read: validate::ReadFile,
+    read: files::ReadFile,
     warnings: &mut Vec<String>,
 ) -> Result<(), Vec<Problem>> {
     let (key, path) = match (&options.web_config_file, &config.server.web_config_file) {

@@ -22,8 +22,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_yaml::Value;
 use sha2::{Digest, Sha256};
 
+use super::files::ReadFile;
 use super::raw::{entries, expected, join, key_text, untag};
-use super::validate::ReadFile;
 use super::Problem;
 
 /// A checked web config.
@@ -725,7 +725,7 @@ fn build(
 
 #[cfg(test)]
 mod tests {
-    use super::super::validate::FileData;
+    use super::super::files::FileData;
     use super::*;
 
     struct Fixture {

@@ -25,7 +25,6 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,25 +33,7 @@ use super::model::Config;
 use super::raw::{Leaf, RawConfig, RawSite, Section};
 use super::{EnvLookup, Problem};
 
-/// A file's content and, on Unix, its permission bits.
-#[derive(Clone)]
-pub struct FileData {
-    pub bytes: Vec<u8>,
-    pub mode: Option<u32>,
-}
-
-/// The content may be an API key: `Debug` shows only its length.
-impl fmt::Debug for FileData {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileData")
-            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
-            .field("mode", &self.mode)
-            .finish()
-    }
-}
-
-/// Reads a file; the error is the OS error text.
-pub type ReadFile<'a> = &'a dyn Fn(&Path) -> Result<FileData, String>;
+pub use super::files::{FileData, ReadFile};
 
 /// What validation found.
 #[derive(Debug)]
