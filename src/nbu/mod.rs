@@ -18,6 +18,8 @@ mod proptests;
 pub mod storage;
 #[cfg(test)]
 mod stub;
+pub mod tls;
+pub mod x509;
 
 pub use crate::api_version::ApiVersion;
 pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome};
