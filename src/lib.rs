@@ -23,6 +23,7 @@ pub mod config;
 pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod fetch_ca;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -5,6 +5,7 @@
 //! method on `Client`). It must not know about Prometheus, snapshots or the config file
 //! format.
 
+pub mod cacert;
 pub mod client;
 mod decode;
 pub mod detect;
