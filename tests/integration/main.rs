@@ -15,3 +15,4 @@ mod properties;
 mod reload;
 mod reload_edges;
 mod secrets;
+mod tls;
