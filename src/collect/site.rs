@@ -156,6 +156,7 @@ fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, metrics: &Ex
         if runtime.retired.load(Ordering::SeqCst) {
             return;
         }
+        super::tls_expiry::refresh(&settings.site, started + settings.timeout, metrics);
         let mut next_due = started + runtime.settings().interval;
         loop {
             match commands.recv_deadline(next_due) {

@@ -12,6 +12,7 @@ pub mod detect;
 pub mod error;
 mod http;
 pub mod jobs;
+pub mod leaf;
 pub mod model;
 mod paging;
 #[cfg(test)]

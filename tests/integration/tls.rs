@@ -250,3 +250,42 @@ fn each_certificate_failure_has_its_own_advice_and_one_request_per_sweep() {
         );
     }
 }
+
+/// The expiry metric is the presented leaf's `notAfter`, for a trusted certificate and for
+/// an expired one alike (that one is what the alert is for).
+#[test]
+fn the_expiry_metric_is_the_leaf_not_after() {
+    let now = now_millis() / 1000;
+    for tls in [
+        SimTls::ca_signed().with_validity(now - DAY, now + 29 * DAY),
+        SimTls::ca_signed().with_validity(now - 30 * DAY, now - DAY),
+    ] {
+        let sim = https_site(&tls);
+        let (_, not_after) = sim.leaf().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, sim.ca_pem().unwrap()).unwrap();
+        let d = TestDaemon::start(&config_yaml(
+            "",
+            &[https_site_yaml("paris", &sim, Some(&ca_file), "")],
+        ));
+        let value = crate::support::wait_for(std::time::Duration::from_secs(20), "the expiry metric", || {
+            d.metrics().get(
+                "nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds",
+                &[("site", "paris")],
+            )
+        });
+        assert_eq!(value, not_after as f64);
+    }
+    // A plain HTTP site has no such series.
+    let sim = crate::support::known_site();
+    let d = TestDaemon::start(&config_yaml("", &[crate::support::site_yaml("paris", &sim, "")]));
+    d.wait_ready();
+    assert!(d
+        .metrics()
+        .get(
+            "nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds",
+            &[("site", "paris")]
+        )
+        .is_none());
+}
