@@ -37,9 +37,14 @@ pub enum Command {
     /// Run the exporter (the default).
     Run,
     /// Validate a config file with the daemon's own loader; exit 0 if valid, 1 if not.
+    /// With --connect, then contact every site (TCP, TLS, API key, API version, one request
+    /// per enabled collector part); exit 2 if any of those fails.
     CheckConfig {
         /// The file to check (default: --config).
         path: Option<PathBuf>,
+        /// Also contact every site, in parallel, each within its timeout.
+        #[arg(long)]
+        connect: bool,
     },
     /// Show the CA certificates a NetBackup primary publishes (GET /security/cacert) with
     /// their SHA-256 fingerprints, and save them for caFile with --out. This one request does
@@ -109,7 +114,9 @@ pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
     }
     match cli.command {
         None | Some(Command::Run) => run_daemon(&cli.config, signals),
-        Some(Command::CheckConfig { path }) => check_config(path.as_deref().unwrap_or(&cli.config)),
+        Some(Command::CheckConfig { path, connect }) => {
+            check_config(path.as_deref().unwrap_or(&cli.config), connect)
+        }
         Some(Command::FetchCa { url, out, timeout }) => match crate::timefmt::parse_go_duration(&timeout) {
             Ok(timeout) => crate::fetch_ca::run(&url, out.as_deref(), timeout),
             Err(e) => {
@@ -163,13 +170,16 @@ fn run_daemon(path: &Path, signals: Option<Registered>) -> ExitCode {
     }
 }
 
-fn check_config(path: &Path) -> ExitCode {
+fn check_config(path: &Path, connect: bool) -> ExitCode {
     match config::load(path, &config::process_env) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
             println!("{}", config::summary(&loaded));
+            if connect {
+                return crate::connect_check::run(&loaded.config);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

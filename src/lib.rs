@@ -20,6 +20,7 @@ pub mod api_version;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod connect_check;
 pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod leaf;
 pub mod model;
 mod paging;
+pub mod probe;
 #[cfg(test)]
 mod proptests;
 pub mod storage;
