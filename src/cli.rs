@@ -1,6 +1,7 @@
-//! The command line: `run` (the default), `check-config`, `reload` (the synchronous reload
-//! client for `systemctl reload`), `demo` (the exporter against a built-in simulated
-//! NetBackup) and `simulate` (the simulator alone).
+//! The command line: `run` (the default), `check-config`, `fetch-ca` (show and save a
+//! primary's CA), `reload` (the synchronous reload client for `systemctl reload`), `demo`
+//! (the exporter against a built-in simulated NetBackup) and `simulate` (the simulator
+//! alone).
 //!
 //! Maps each command's result to an exit code; the work lives in `daemon`, `config`,
 //! `reload` and `demo`. A binary built without the `demo` feature has no simulator: it
@@ -40,9 +41,28 @@ pub enum Command {
     /// Run the exporter (the default).
     Run,
     /// Validate a config file with the daemon's own loader; exit 0 if valid, 1 if not.
+    /// With --connect, then contact every site (TCP, TLS, API key, API version, one request
+    /// per enabled collector part); exit 2 if any of those fails.
     CheckConfig {
         /// The file to check (default: --config).
         path: Option<PathBuf>,
+        /// Also contact every site, in parallel, each within its timeout.
+        #[arg(long)]
+        connect: bool,
+    },
+    /// Show the CA certificates a NetBackup primary publishes (GET /security/cacert) with
+    /// their SHA-256 fingerprints, and save them for caFile with --out. This one request does
+    /// not verify the server's certificate; compare the fingerprints with
+    /// `nbcertcmd -listCACertDetails` on the primary before trusting the file.
+    FetchCa {
+        /// The primary: https://HOST:1556/netbackup, or just HOST or HOST:PORT.
+        url: String,
+        /// Write the certificates as a PEM file for caFile (nothing is written without it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Give up after this long (Go duration syntax).
+        #[arg(long, default_value = "30s")]
+        timeout: String,
     },
     /// Reload a running exporter and wait for the outcome of that reload.
     /// Exit 0 applied or unchanged, 1 rejected, 2 unreachable or timed out.
@@ -87,7 +107,7 @@ impl Cli {
         match self.command {
             None | Some(Command::Run) => true,
             Some(Command::Demo { .. } | Command::Simulate { .. }) => cfg!(feature = "demo"),
-            Some(Command::CheckConfig { .. } | Command::Reload { .. }) => false,
+            Some(Command::CheckConfig { .. } | Command::Reload { .. } | Command::FetchCa { .. }) => false,
         }
     }
 }
@@ -101,9 +121,16 @@ pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
     };
     match cli.command {
         None | Some(Command::Run) => run_daemon(&cli.config, &load_options, signals),
-        Some(Command::CheckConfig { path }) => {
-            check_config(path.as_deref().unwrap_or(&cli.config), &load_options)
+        Some(Command::CheckConfig { path, connect }) => {
+            check_config(path.as_deref().unwrap_or(&cli.config), &load_options, connect)
         }
+        Some(Command::FetchCa { url, out, timeout }) => match crate::timefmt::parse_go_duration(&timeout) {
+            Ok(timeout) => crate::fetch_ca::run(&url, out.as_deref(), timeout),
+            Err(e) => {
+                eprintln!("error: --timeout {timeout:?}: {e}");
+                ExitCode::from(2)
+            }
+        },
         Some(Command::Reload { pid, url, timeout }) => {
             crate::reload::command::run(&cli.config, pid, url, &timeout)
         }
@@ -151,13 +178,16 @@ fn run_daemon(path: &Path, load_options: &config::LoadOptions, signals: Option<R
     }
 }
 
-fn check_config(path: &Path, load_options: &config::LoadOptions) -> ExitCode {
+fn check_config(path: &Path, load_options: &config::LoadOptions, connect: bool) -> ExitCode {
     match config::load_with(path, &config::process_env, load_options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }
             println!("{}", config::summary(&loaded));
+            if connect {
+                return crate::connect_check::run(&loaded.config);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -23,9 +23,11 @@ pub mod api_version;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod connect_check;
 pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod fetch_ca;
 pub mod http_server;
 pub mod logging;
 pub mod metrics;

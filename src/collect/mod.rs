@@ -6,6 +6,7 @@
 pub mod site;
 pub mod snapshot;
 pub mod summary;
+pub mod tls_expiry;
 
 pub use snapshot::{CollectorRun, SiteSnapshot, Sourced};
 pub use summary::JobsSummary;

@@ -8,7 +8,8 @@
 //! TLS, intervals) are swapped in place and keep the cache.
 //!
 //! It must not know about HTTP, reload triggers, the config file or the exporter's
-//! self-metrics: each collector run is told to a `CollectionObserver` its owner supplies.
+//! self-metrics: each collector run, and the expiry of the certificate the primary presents,
+//! is told to a `CollectionObserver` its owner supplies.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,8 +25,17 @@ use crate::config::{SiteAddress, SiteConfig};
 use crate::nbu::{ApiVersion, Client};
 use crate::timefmt::now_millis;
 
-/// Told, after each sweep of a site, how each collector run went (site name, run).
-pub type CollectionObserver = Arc<dyn Fn(&str, &CollectorRun) + Send + Sync>;
+/// What a sweep tells its observer about a site.
+pub enum SweepReport<'a> {
+    /// How one collector run went.
+    Collector(&'a CollectorRun),
+    /// The `notAfter` (Unix seconds) of the certificate the primary presents; `None` when
+    /// the site speaks plain HTTP, so it has none.
+    TlsCertExpiry(Option<i64>),
+}
+
+/// Told, after each sweep of a site, what it found (site name, report).
+pub type CollectionObserver = Arc<dyn Fn(&str, SweepReport<'_>) + Send + Sync>;
 
 /// What a poller needs for a sweep; replaced as a whole on reload.
 pub struct PollSettings {
@@ -159,6 +169,9 @@ fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, observer: &C
         if runtime.retired.load(Ordering::SeqCst) {
             return;
         }
+        if let Some(expiry) = super::tls_expiry::read(&settings.site, started + settings.timeout) {
+            observer(runtime.name(), SweepReport::TlsCertExpiry(expiry));
+        }
         let mut next_due = started + runtime.settings().interval;
         loop {
             match commands.recv_deadline(next_due) {
@@ -274,7 +287,7 @@ fn sweep(
         }
     }
     for run in &next.collectors {
-        observer(site, run);
+        observer(site, SweepReport::Collector(run));
     }
     if errors.is_empty() {
         next.last_error = None;

@@ -1,6 +1,7 @@
 //! The exporter's own metrics (`nbu_exporter_*` and `process_*`), held in a private
 //! `prometheus::Registry`: build info, per-site collection results and NetBackup request
-//! counts, config reload outcomes, cache flushes.
+//! counts, the expiry of each primary's TLS certificate, config reload outcomes, cache
+//! flushes.
 //!
 //! This file is the only place that knows each metric's label names and their order:
 //! callers say what happened by name (`record_reload`, `nbu_request`, `collection_ran`,
@@ -55,6 +56,9 @@ pub struct ExporterMetrics {
     config_watcher_up: IntGauge,
     /// `nbu_exporter_cache_flushes_total{site,reason}`.
     cache_flushes_total: IntCounterVec,
+    /// `nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds{site}`; set through
+    /// [`ExporterMetrics::set_tls_cert_expiry`].
+    tls_cert_expiry: GaugeVec,
 }
 
 impl Default for ExporterMetrics {
@@ -181,6 +185,16 @@ impl ExporterMetrics {
                     &["site", "reason"],
                 ),
             ),
+            tls_cert_expiry: register(
+                &r,
+                GaugeVec::new(
+                    opts(
+                        "nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds",
+                        "notAfter (Unix time) of the TLS certificate the NetBackup primary presents, read on every sweep.",
+                    ),
+                    &["site"],
+                ),
+            ),
             registry: r,
         };
         for trigger in RELOAD_TRIGGERS {
@@ -260,6 +274,19 @@ impl ExporterMetrics {
         remove_site(&self.collection_duration_seconds, site);
         remove_site(&self.collection_success, site);
         remove_site(&self.nbu_requests_total, site);
+        remove_site(&self.tls_cert_expiry, site);
+    }
+
+    /// Records the `notAfter` of the certificate `site` presents.
+    pub fn set_tls_cert_expiry(&self, site: &str, not_after_unix_seconds: i64) {
+        self.tls_cert_expiry
+            .with_label_values(&[site])
+            .set(not_after_unix_seconds as f64);
+    }
+
+    /// Drops the expiry series of `site` (it no longer uses TLS).
+    pub fn clear_tls_cert_expiry(&self, site: &str) {
+        remove_site(&self.tls_cert_expiry, site);
     }
 
     /// Creates a new site's series so they read 0 rather than absent before anything
@@ -376,6 +403,13 @@ mod tests {
         m.nbu_requests_total
             .with_label_values(&["rome", "/admin/jobs", "200"])
             .inc();
+        m.set_tls_cert_expiry("paris", 1_900_000_000);
+        m.set_tls_cert_expiry("rome", 1_900_000_000);
+        assert!(has(
+            &m,
+            "nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds",
+            "site=paris"
+        ));
 
         m.forget_site("paris");
         let left = series(&m);
@@ -394,6 +428,17 @@ mod tests {
             &m,
             "nbu_exporter_collection_success",
             "collector=jobs,site=rome"
+        ));
+        assert!(has(
+            &m,
+            "nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds",
+            "site=rome"
+        ));
+        m.clear_tls_cert_expiry("rome");
+        assert!(!has(
+            &m,
+            "nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds",
+            "site=rome"
         ));
         // Forgetting twice, or an unknown site, is harmless.
         m.forget_site("paris");

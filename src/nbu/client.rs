@@ -34,7 +34,9 @@ const MIN_USEFUL_TIME: Duration = Duration::from_millis(100);
 pub struct RequestOutcome<'a> {
     /// `jobs`, `storage-units` or `version-probe`.
     pub endpoint: &'static str,
-    /// The HTTP status (`200`, `401`, `503`, …), or `timeout`, `transport`, `too_large`.
+    /// The HTTP status (`200`, `401`, `503`, …), or `timeout`, `transport`, `too_large`,
+    /// `tls_certificate` (the server's certificate is refused) or `tls` (another handshake
+    /// failure).
     pub code: &'a str,
     pub duration: Duration,
 }
@@ -65,8 +67,8 @@ pub struct ClientOptions {
     /// becomes six series, so 10,000 is about 3 MiB and 60,000 series at worst. Real
     /// domains have tens to a few thousand storage units.
     pub max_storage_units: usize,
-    /// Attempts per request, first one included (0 counts as 1); only transport errors,
-    /// 429 and 5xx retry.
+    /// Attempts per request, first one included (0 counts as 1); only transport errors
+    /// (not TLS failures), 429 and 5xx retry.
     pub max_attempts: u32,
     /// First backoff; doubled on each retry.
     pub base_backoff: Duration,
@@ -303,6 +305,18 @@ impl Client {
                             endpoint: get.endpoint,
                             url: shown_url(),
                             limit: self.options.max_response_bytes,
+                        },
+                        Retry::Never,
+                    )),
+                ),
+                Failure::Tls(failure) => (
+                    failure.problem.kind().into(),
+                    Err((
+                        NbuError::Tls {
+                            endpoint: get.endpoint,
+                            url: shown_url(),
+                            base_url: self.base_url.clone(),
+                            failure: Box::new(failure),
                         },
                         Retry::Never,
                     )),

@@ -9,6 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::tls::TlsFailure;
 use crate::api_version::ApiVersion;
 
 /// Everything that can go wrong talking to one NetBackup primary server.
@@ -52,6 +53,16 @@ pub enum NbuError {
         detail: String,
         attempts: u32,
     },
+    /// The TLS handshake failed (an untrusted, expired or misnamed certificate, no common
+    /// TLS version): never retried, since another attempt meets the same certificate.
+    Tls {
+        endpoint: &'static str,
+        url: String,
+        /// The site's base URL, for the `fetch-ca` advice.
+        base_url: String,
+        /// Boxed: it is the largest error and the rarest.
+        failure: Box<TlsFailure>,
+    },
     /// The response body exceeds `ClientOptions::max_response_bytes`: never retried.
     TooLarge {
         endpoint: &'static str,
@@ -86,6 +97,14 @@ impl NbuError {
         )
     }
 
+    /// The TLS failure, when the handshake is what failed.
+    pub fn tls_failure(&self) -> Option<&TlsFailure> {
+        match self {
+            NbuError::Tls { failure, .. } => Some(failure),
+            _ => None,
+        }
+    }
+
     /// The request label the error belongs to, when it belongs to one.
     pub fn endpoint(&self) -> Option<&'static str> {
         match self {
@@ -96,6 +115,7 @@ impl NbuError {
             | NbuError::Status { endpoint, .. }
             | NbuError::Timeout { endpoint, .. }
             | NbuError::Transport { endpoint, .. }
+            | NbuError::Tls { endpoint, .. }
             | NbuError::TooLarge { endpoint, .. }
             | NbuError::Decode { endpoint, .. }
             | NbuError::Pagination { endpoint, .. } => Some(endpoint),
@@ -178,6 +198,17 @@ impl fmt::Display for NbuError {
                 f,
                 "{endpoint}: cannot reach {url}: {detail}{}",
                 attempts_suffix(*attempts)
+            ),
+            NbuError::Tls {
+                endpoint,
+                url,
+                base_url,
+                failure,
+            } => write!(
+                f,
+                "{endpoint}: TLS handshake with {url} failed: {} (rustls: {})",
+                failure.problem.advice(base_url),
+                failure.detail
             ),
             NbuError::TooLarge { endpoint, url, limit } => write!(
                 f,
@@ -327,6 +358,20 @@ mod tests {
                 "jobs: pagination stopped: cursor \"7\" repeated",
             ),
             (NbuError::Deadline { endpoint: "jobs" }, "jobs: sweep deadline reached before the request was sent"),
+            (
+                NbuError::Tls {
+                    endpoint: "version-probe",
+                    url: "https://nbu1:1556/netbackup/admin/jobs".into(),
+                    base_url: "https://nbu1:1556/netbackup".into(),
+                    failure: Box::new(TlsFailure {
+                        problem: crate::nbu::tls::TlsProblem::NotTls,
+                        detail: "received corrupt message of type InvalidContentType".into(),
+                    }),
+                },
+                "version-probe: TLS handshake with https://nbu1:1556/netbackup/admin/jobs failed: the server \
+                 did not answer in TLS: check the scheme (http or https) and the port (rustls: received \
+                 corrupt message of type InvalidContentType)",
+            ),
         ];
         for (err, want) in cases {
             assert_eq!(err.to_string(), want);

@@ -11,6 +11,7 @@ use std::time::Duration;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 use super::error::CaFileProblem;
+use super::tls::TlsFailure;
 
 /// Bytes kept of a body shown in an error.
 pub(crate) const PREVIEW_CHARS: usize = 200;
@@ -200,7 +201,12 @@ pub(crate) fn parse_ca_pem(pem: &[u8]) -> Result<Vec<Certificate<'static>>, CaFi
 pub(crate) enum Failure {
     Timeout,
     TooLarge,
-    Transport { detail: String, retry: bool },
+    /// A failed TLS handshake: never retried.
+    Tls(TlsFailure),
+    Transport {
+        detail: String,
+        retry: bool,
+    },
 }
 
 pub(crate) fn classify(err: &ureq::Error) -> Failure {
@@ -209,6 +215,9 @@ pub(crate) fn classify(err: &ureq::Error) -> Failure {
         ureq::Error::Timeout(_) => Failure::Timeout,
         ureq::Error::BodyExceedsLimit(_) => Failure::TooLarge,
         ureq::Error::Io(e) => {
+            if let Some(failure) = TlsFailure::from_io(e) {
+                return Failure::Tls(failure);
+            }
             let detail = match e.kind() {
                 ErrorKind::TimedOut => return Failure::Timeout,
                 ErrorKind::ConnectionRefused => "connection refused".to_string(),
@@ -236,10 +245,7 @@ pub(crate) fn classify(err: &ureq::Error) -> Failure {
             detail: format!("tls: {e}"),
             retry: false,
         },
-        ureq::Error::Rustls(e) => Failure::Transport {
-            detail: format!("tls: {e}"),
-            retry: false,
-        },
+        ureq::Error::Rustls(e) => Failure::Tls(TlsFailure::from_rustls(e)),
         ureq::Error::Pem(e) => Failure::Transport {
             detail: format!("tls: {e:?}"),
             retry: false,

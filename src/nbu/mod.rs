@@ -5,19 +5,24 @@
 //! method on `Client`). It must not know about Prometheus, snapshots or the config file
 //! format.
 
+pub mod cacert;
 pub mod client;
 mod decode;
 pub mod detect;
 pub mod error;
 mod http;
 pub mod jobs;
+pub mod leaf;
 pub mod model;
 mod paging;
+pub mod probe;
 #[cfg(test)]
 mod proptests;
 pub mod storage;
 #[cfg(test)]
 mod stub;
+pub mod tls;
+pub mod x509;
 
 pub use crate::api_version::ApiVersion;
 pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome};

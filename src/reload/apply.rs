@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::collect::site::{CollectionObserver, PollSettings, PollerThread, SiteRuntime};
+use crate::collect::site::{CollectionObserver, PollSettings, PollerThread, SiteRuntime, SweepReport};
 use crate::config::{Config, Loaded, SiteConfig};
 use crate::http_server::{self, BindError, Edge, Listener};
 use crate::logging;
@@ -271,7 +271,11 @@ impl Applier {
     /// Counts each collector run of a sweep in the self-metrics.
     fn collection_observer(&self) -> CollectionObserver {
         let metrics = Arc::clone(&self.metrics);
-        Arc::new(move |site, run| metrics.collection_ran(site, run.collector, run.duration, run.success))
+        Arc::new(move |site, report| match report {
+            SweepReport::Collector(run) => metrics.collection_ran(site, run.collector, run.duration, run.success),
+            SweepReport::TlsCertExpiry(Some(not_after)) => metrics.set_tls_cert_expiry(site, not_after),
+            SweepReport::TlsCertExpiry(None) => metrics.clear_tls_cert_expiry(site),
+        })
     }
 
     /// Drops a failed preparation: stops pollers that never started and closes a new

@@ -3,6 +3,9 @@
 //! `Connection: close`. Parsing is strict and bounded (head size, header count, time), so
 //! malformed or hostile input gets a 400 and never a panic or a stuck thread.
 //!
+//! A connection is plain or TLS (`tls::SimStream`, when the server was started with
+//! HTTPS); everything above the byte stream is the same for both.
+//!
 //! Threads: one accept thread polls a non-blocking listener and a stop flag every 10 ms and
 //! owns the connection threads, joining them all on shutdown. Every blocking step of a
 //! connection (read, write, fault wait) works in small slices that check the stop flag
@@ -24,6 +27,7 @@ use serde_json::Map;
 use crate::faults::{self, Faulty, Scope};
 use crate::routes::route;
 use crate::server::{RequestRecord, Shared};
+use crate::tls::SimStream;
 
 /// Connections served at once; further ones are closed as soon as they are accepted.
 pub const MAX_CONNECTIONS: usize = 128;
@@ -127,7 +131,7 @@ fn handle_connection(shared: &Shared, stream: TcpStream) {
 
 /// One accepted connection: stop-aware, time-sliced reads and writes.
 pub(crate) struct Conn<'a> {
-    stream: TcpStream,
+    stream: SimStream,
     shared: &'a Shared,
     deadline: Instant,
 }
@@ -153,6 +157,7 @@ impl<'a> Conn<'a> {
         stream.set_read_timeout(Some(IO_SLICE)).ok()?;
         stream.set_write_timeout(Some(IO_SLICE)).ok()?;
         let _ = stream.set_nodelay(true);
+        let stream = SimStream::accept(stream, shared.tls())?;
         Some(Conn {
             stream,
             shared,
@@ -244,7 +249,7 @@ impl<'a> Conn<'a> {
     /// a response the client has not read yet.
     pub(crate) fn finish(mut self) {
         let _ = self.stream.flush();
-        let _ = self.stream.shutdown(Shutdown::Write);
+        self.stream.shutdown_write();
         let until = Instant::now() + Duration::from_secs(1);
         let mut sink = [0u8; 4096];
         let mut drained = 0usize;
@@ -260,7 +265,7 @@ impl<'a> Conn<'a> {
 
     /// Closes without a clean end of response (used by faults).
     pub(crate) fn abort(self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.stream.tcp().shutdown(Shutdown::Both);
     }
 }
 

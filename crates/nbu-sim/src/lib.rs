@@ -3,7 +3,8 @@
 //!
 //! It speaks the read-only REST calls the exporter makes, on a real TCP socket, as the
 //! NetBackup API documents them: raw API-key auth (401), versioned media types (406),
-//! NetBackup's JSON error body, `/admin/jobs` with cursor paging, sort and the OData filter
+//! NetBackup's JSON error body, HTTPS with generated certificates and `/security/cacert`,
+//! `/admin/jobs` with cursor paging, sort and the OData filter
 //! subset the exporter sends, `/storage/storage-units` with offset paging, and `/ping`.
 //! Tests steer it through a [`SimHandle`]: swap the key, the versions or the data, inject a
 //! [`Fault`], and read back every request it saw.
@@ -17,6 +18,8 @@
 //! - `faults`: the misbehaviour knobs and how each is carried out on the wire;
 //! - `data`: the records served, the fixed `known` dataset and the seeded `generate` one;
 //!   `expected`: the metric values `known` must produce; `wire`: each record's JSON form;
+//! - `tls`: HTTPS with generated certificates (a CA-signed leaf, a CA used as the leaf,
+//!   expired or misnamed ones, a refused TLS version) and `GET /security/cacert`;
 //! - `version`, `time`: API version numbers and RFC 3339 time text.
 //!
 //! It is an independent implementation of the API and depends on nothing of the exporter
@@ -49,6 +52,7 @@ mod server;
 #[cfg(test)]
 mod testing;
 mod time;
+mod tls;
 mod version;
 mod wire;
 
@@ -58,4 +62,5 @@ pub use faults::{Fault, Scope};
 pub use http::{MAX_CONNECTIONS, MAX_HEAD_BYTES};
 pub use server::{RequestRecord, SimHandle, SimOptions, SimServer};
 pub use time::{now_millis, UnixMillis};
+pub use tls::{LeafKind, SimTls, SIM_CA_NAME};
 pub use version::ApiVersion;

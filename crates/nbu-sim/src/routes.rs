@@ -108,6 +108,9 @@ enum Endpoint {
 
 /// Answers one well-formed request without faults.
 pub(crate) fn route(shared: &Shared, req: &Request) -> Response {
+    if req.path == "/netbackup/security/cacert" {
+        return crate::tls::cacert(shared, req);
+    }
     let endpoint = match req.path.as_str() {
         "/netbackup/ping" => Endpoint::Ping,
         "/netbackup/admin/jobs" => Endpoint::Jobs,

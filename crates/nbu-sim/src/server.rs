@@ -20,6 +20,7 @@ use crate::faults::{Fault, FaultTable, Scope};
 use crate::http::{accept_loop, Request};
 use crate::paging::Served;
 use crate::routes::{negotiate, JSON_MEDIA};
+use crate::tls::{SimTls, TlsMaterial};
 use crate::version::ApiVersion;
 
 /// Requests kept for `SimHandle::requests` (the oldest are dropped beyond this).
@@ -73,8 +74,18 @@ pub struct SimServer {
 }
 
 impl SimServer {
-    /// Binds `options.bind` and starts serving.
+    /// Binds `options.bind` and starts serving plain HTTP.
     pub fn start(options: SimOptions) -> io::Result<SimServer> {
+        SimServer::start_with(options, None)
+    }
+
+    /// Binds `options.bind` and starts serving HTTPS with certificates generated from `tls`
+    /// (and `GET /security/cacert` publishing their CA).
+    pub fn start_https(options: SimOptions, tls: &SimTls) -> io::Result<SimServer> {
+        SimServer::start_with(options, Some(Arc::new(TlsMaterial::generate(tls)?)))
+    }
+
+    fn start_with(options: SimOptions, tls: Option<Arc<TlsMaterial>>) -> io::Result<SimServer> {
         let listener = TcpListener::bind(options.bind)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -89,6 +100,7 @@ impl SimServer {
                 faults: FaultTable::default(),
             }),
             log: Mutex::new(RequestLog::default()),
+            tls,
         });
         let accept_shared = Arc::clone(&shared);
         let accept = thread::Builder::new()
@@ -109,14 +121,33 @@ impl SimServer {
         self.addr.port()
     }
 
-    /// `http://127.0.0.1:PORT/netbackup` (a wildcard bind address becomes loopback).
+    /// The CA certificate (PEM) of an HTTPS server: what `/security/cacert` publishes and
+    /// what a `caFile` must hold to trust it.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.shared.tls().map(|tls| tls.ca_pem.clone())
+    }
+
+    /// The certificate (PEM) an HTTPS server presents, and its `notAfter` in Unix seconds.
+    pub fn leaf(&self) -> Option<(String, i64)> {
+        self.shared
+            .tls()
+            .map(|tls| (tls.leaf_pem.clone(), tls.leaf_not_after))
+    }
+
+    /// `http://127.0.0.1:PORT/netbackup`, or `https://…` when serving HTTPS (a wildcard bind
+    /// address becomes loopback).
     pub fn base_url(&self) -> String {
         let ip = match self.addr.ip() {
             IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
-        format!("http://{}/netbackup", SocketAddr::new(ip, self.addr.port()))
+        let scheme = if self.shared.tls().is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}/netbackup", SocketAddr::new(ip, self.addr.port()))
     }
 
     pub fn handle(&self) -> SimHandle {
@@ -198,6 +229,8 @@ pub(crate) struct Shared {
     pub(crate) active: AtomicUsize,
     state: Mutex<State>,
     log: Mutex<RequestLog>,
+    /// Certificates and settings when serving HTTPS.
+    tls: Option<Arc<TlsMaterial>>,
 }
 
 struct State {
@@ -226,6 +259,10 @@ impl Shared {
     /// The fault for a request whose path is in `scope` (`None`: only `Scope::All`).
     pub(crate) fn fault_for(&self, scope: Option<Scope>) -> Option<(Scope, u64, Fault)> {
         self.state.lock().faults.lookup(scope)
+    }
+
+    pub(crate) fn tls(&self) -> Option<&TlsMaterial> {
+        self.tls.as_deref()
     }
 
     pub(crate) fn local_addr(&self) -> SocketAddr {
