@@ -272,7 +272,9 @@ impl Applier {
     fn collection_observer(&self) -> CollectionObserver {
         let metrics = Arc::clone(&self.metrics);
         Arc::new(move |site, report| match report {
-            SweepReport::Collector(run) => metrics.collection_ran(site, run.collector, run.duration, run.success),
+            SweepReport::Collector(run) => {
+                metrics.collection_ran(site, run.collector, run.duration, run.success)
+            }
             SweepReport::TlsCertExpiry(Some(not_after)) => metrics.set_tls_cert_expiry(site, not_after),
             SweepReport::TlsCertExpiry(None) => metrics.clear_tls_cert_expiry(site),
         })
