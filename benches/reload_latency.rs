@@ -339,7 +339,7 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
 
 /// The `duration_ms` the daemon logged for its applied reloads with this trigger.
 fn logged_durations(exporter: &Exporter, trigger: &str) -> Stats {
-    let needle = format!("config reload applied trigger={trigger} ");
+    let needle = format!("msg=\"config reload applied\" trigger={trigger} ");
     let samples: Vec<Duration> = exporter
         .stderr()
         .lines()

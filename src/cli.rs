@@ -5,15 +5,17 @@
 //! Maps each command's result to an exit code; the work lives in `daemon`, `config`,
 //! `reload` and `sim`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
 use crate::config;
 use crate::daemon::{Daemon, DaemonOptions};
+use crate::logging::LogFormat;
 use crate::notify::Notifier;
 use crate::reload::signals::Registered;
 use crate::sim::{DataSpec, SimData, SimOptions, SimServer};
@@ -21,14 +23,22 @@ use crate::timefmt::{now_millis, parse_go_duration};
 
 /// Prometheus exporter for Veritas NetBackup, with configuration hot reload.
 #[derive(Parser, Debug)]
-#[command(name = "nbu-exporter", version, about)]
+#[command(name = "nbu-exporter", version = crate::version::LONG, about)]
 pub struct Cli {
     /// Config file (YAML). Same keys as the Go nbu_exporter.
     #[arg(short, long, global = true, default_value = "config.yaml")]
     pub config: PathBuf,
-    /// Log at debug level whatever server.logLevel says.
-    #[arg(short, long, global = true)]
+    /// Same as --log.level debug.
+    #[arg(short, long, global = true, conflicts_with = "log_level")]
     pub debug: bool,
+    /// Log level (error, warn, info, debug, trace); overrides server.logLevel, which
+    /// reloads then leave alone.
+    #[arg(long = "log.level", global = true, value_name = "LEVEL", value_parser = crate::logging::level_arg)]
+    pub log_level: Option<log::LevelFilter>,
+    /// Log format (logfmt, json); overrides server.logFormat, which reloads then leave
+    /// alone.
+    #[arg(long = "log.format", global = true, value_name = "FORMAT", value_parser = LogFormat::from_str)]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -88,8 +98,13 @@ impl Cli {
 }
 
 pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
-    if cli.debug {
-        crate::logging::set_floor(log::LevelFilter::Debug);
+    if let Some(level) = cli.log_level {
+        crate::logging::pin_level(level, "--log.level");
+    } else if cli.debug {
+        crate::logging::pin_level(log::LevelFilter::Debug, "--debug");
+    }
+    if let Some(format) = cli.log_format {
+        crate::logging::pin_format(format, "--log.format");
     }
     match cli.command {
         None | Some(Command::Run) => run_daemon(&cli.config, signals),
@@ -118,8 +133,15 @@ fn run_daemon(path: &Path, signals: Option<Registered>) -> ExitCode {
         }
         Err(e) => {
             crate::logging::init(log::LevelFilter::Info);
-            log::error!("startup failed: {}", e.to_string().replace('\n', "; "));
-            eprintln!("error: {e:#}");
+            // One line per problem, so a config with several stays readable.
+            for problem in format!("{e:#}").lines() {
+                log::error!(error = problem; "startup failed");
+            }
+            // Standard error is the log stream; the plain text is for a person at a
+            // terminal only.
+            if std::io::stderr().is_terminal() {
+                eprintln!("error: {e:#}");
+            }
             ExitCode::from(1)
         }
     }

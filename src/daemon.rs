@@ -84,9 +84,10 @@ impl Daemon {
         let started = Instant::now();
         let loaded = config::load(&config_path, &*env).map_err(|e| anyhow!("{e}"))?;
         let cfg = &loaded.config;
+        logging::set_format(cfg.server.log_format);
         logging::init(cfg.server.log_level);
         for warning in &loaded.warnings {
-            log::warn!("config warning: {warning}");
+            log::warn!(warning:% = warning; "config warning");
         }
         if let Some(path) = &cfg.server.log_name {
             logging::set_file(Some((
@@ -97,10 +98,12 @@ impl Daemon {
 
         match http::raise_fd_limit() {
             Some((before, after)) if after > before => {
-                log::debug!("open file limit raised from {before} to {after}");
+                log::debug!(from = before, to = after; "open file limit raised");
             }
             Some((limit, _)) if limit < 4096 => log::warn!(
-                "open file limit is {limit} and cannot be raised; raise LimitNOFILE= (systemd) or ulimit -n"
+                limit = limit,
+                hint = "raise LimitNOFILE= (systemd) or ulimit -n";
+                "open file limit is low and cannot be raised"
             ),
             _ => {}
         }
@@ -151,7 +154,7 @@ impl Daemon {
             Ok(watch) => Some(watch),
             Err(e) => {
                 if watch_mode == WatchMode::Notify {
-                    log::warn!("config watcher unavailable error={e}; falling back to polling");
+                    log::warn!(error:% = e; "config watcher unavailable; falling back to polling");
                 }
                 None
             }
@@ -177,16 +180,14 @@ impl Daemon {
         record_metrics(&metrics, &attempt, started.elapsed());
         shared.status.record(attempt, &loaded.sha256_short());
         log::info!(
-            "nbu-exporter started version={} listen={} metrics_path={} sites={} generation=1 sha256={}",
-            env!("CARGO_PKG_VERSION"),
-            listener.local_addr(),
-            cfg.server.uri,
-            cfg.sites
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            loaded.sha256_short()
+            version = crate::version::VERSION,
+            revision = crate::version::REVISION,
+            listen:% = listener.local_addr(),
+            metrics_path = cfg.server.uri.as_str(),
+            sites:% = cfg.sites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(","),
+            generation = 1,
+            sha256:% = loaded.sha256_short();
+            "nbu-exporter started"
         );
         notifier.ready(&format!(
             "generation 1 applied; serving {} site(s)",
@@ -458,9 +459,11 @@ impl Runtime {
             retire,
         } = p;
         let level = generation.config.server.log_level;
+        let format = generation.config.server.log_format;
         let generation = Arc::new(generation);
         let _previous = self.shared.swap(Arc::clone(&generation));
 
+        logging::set_format(format);
         logging::set_level(level);
         if let Some(file) = log_file {
             logging::set_file(file);
@@ -476,7 +479,7 @@ impl Runtime {
                 .cache_flushes_total
                 .with_label_values(&[runtime.name(), reason])
                 .inc();
-            log::info!("site cache flushed site={} reason={reason}", runtime.name());
+            log::info!(site = runtime.name(), reason = reason; "site cache flushed");
         }
         for runtime in &spawned {
             metrics.init_site(runtime.name());
@@ -489,7 +492,7 @@ impl Runtime {
 
         if let Some(new_listener) = listener {
             self.shared.set_listen_addr(new_listener.local_addr());
-            log::info!("listener moved listen={}", new_listener.local_addr());
+            log::info!(listen:% = new_listener.local_addr(); "listener moved");
             if let Some(old) = self.listener.replace(new_listener) {
                 // The old port keeps accepting a moment: a client that read the old
                 // address just before the move gets its answer rather than a refusal.
@@ -546,7 +549,7 @@ impl Runtime {
             if p.handle.is_finished() {
                 let _ = p.handle.join();
             } else {
-                log::debug!("shutdown: poller still in a request site={}", p.site);
+                log::debug!(site = p.site.as_str(); "poller still in a request at shutdown");
             }
         }
         log::info!("stopped");

@@ -215,7 +215,7 @@ fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, live: &AtomicUsize
             Err(e) => {
                 // Only the front connects to tiny_http, so this is rare: its accept
                 // thread has stopped and this listener answers no more.
-                log::error!("http server stopped accepting error={e}");
+                log::error!(error:% = e; "http server stopped accepting");
                 std::thread::sleep(POLL_STEP);
             }
         }
@@ -258,7 +258,7 @@ fn respond_borrowed(request: Request, status: u16, content_type: &str, body: &[u
         None,
     );
     if let Err(e) = request.respond(response) {
-        log::debug!("http response not delivered error={e}");
+        log::debug!(error:% = e; "http response not delivered");
     }
 }
 
@@ -413,7 +413,7 @@ fn respond_busy(request: Request) {
         response.add_header(h);
     }
     if let Err(e) = request.respond(response) {
-        log::debug!("http response not delivered error={e}");
+        log::debug!(error:% = e; "http response not delivered");
     }
 }
 
@@ -489,13 +489,14 @@ fn landing_page(metrics_path: &str) -> String {
         .collect();
     format!(
         "<!doctype html>\n<html><head><title>NetBackup Exporter</title></head><body>\n\
-         <h1>NetBackup Exporter</h1>\n<p>Version {}</p>\n<ul>\n\
+         <h1>NetBackup Exporter</h1>\n<p>Version {} (revision {})</p>\n<ul>\n\
          <li><a href=\"{escaped}\">Metrics</a></li>\n\
          <li><a href=\"/-/healthy\">Health</a></li>\n\
          <li><a href=\"/-/ready\">Readiness</a></li>\n\
          <li><a href=\"/-/config-status\">Config reload status</a></li>\n\
          </ul>\n</body></html>\n",
-        env!("CARGO_PKG_VERSION")
+        crate::version::VERSION,
+        crate::version::REVISION
     )
 }
 

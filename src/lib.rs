@@ -28,3 +28,4 @@ pub mod reload;
 pub mod sim;
 pub mod state;
 pub mod timefmt;
+pub mod version;

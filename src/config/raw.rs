@@ -76,6 +76,7 @@ pub struct RawServer {
     pub collection_timeout: Field,
     pub log_name: Field,
     pub log_level: Field,
+    pub log_format: Field,
     pub enable_lifecycle: Field,
     pub cache_ttl: Field,
 }
@@ -141,6 +142,7 @@ const SERVER_KEYS: &[&str] = &[
     "collectionTimeout",
     "logName",
     "logLevel",
+    "logFormat",
     "enableLifecycle",
     "cacheTTL",
 ];
@@ -271,6 +273,7 @@ fn server(value: &Value, path: &str, problems: &mut Vec<Problem>) -> RawServer {
             "collectionTimeout" => s.collection_timeout = field,
             "logName" => s.log_name = field,
             "logLevel" => s.log_level = field,
+            "logFormat" => s.log_format = field,
             "enableLifecycle" => s.enable_lifecycle = field,
             "cacheTTL" => s.cache_ttl = field,
             _ => {}

@@ -20,6 +20,7 @@ use super::model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, SiteCon
 use super::raw::{Field, InertKind, InertSetting, Leaf, RawConfig, RawReload, RawServer};
 use super::raw::{RawSite, Section};
 use super::{EnvLookup, Problem};
+use crate::logging::LogFormat;
 use crate::nbu::ApiVersion;
 use crate::timefmt::parse_go_duration;
 
@@ -362,6 +363,17 @@ impl Checker<'_> {
             },
             _ => LevelFilter::Info,
         };
+        let log_format = match self.opt_text("server.logFormat", &raw.log_format, "a log format") {
+            Some(Some(text)) => LogFormat::parse(&text.value).unwrap_or_else(|| {
+                let shown = text.shown();
+                self.problem(
+                    "server.logFormat",
+                    format!("{shown} is not a log format (expected logfmt or json)"),
+                );
+                LogFormat::Logfmt
+            }),
+            _ => LogFormat::Logfmt,
+        };
         let enable_lifecycle = self
             .boolean("server.enableLifecycle", &raw.enable_lifecycle, false)
             .unwrap_or_default();
@@ -381,6 +393,7 @@ impl Checker<'_> {
             collection_timeout: collection_timeout.unwrap_or_default(),
             log_name,
             log_level,
+            log_format,
             enable_lifecycle,
         }
     }
@@ -1004,6 +1017,7 @@ mod tests {
             ("server: {uri: /health}\n", &["server.uri: \"/health\" is reserved for the exporter's own pages (/, /health, /-/...); use a path like /metrics"]),
             ("server: {uri: /-/metrics}\n", &["server.uri: \"/-/metrics\" is reserved for the exporter's own pages (/, /health, /-/...); use a path like /metrics"]),
             ("server: {logLevel: verbose}\n", &["server.logLevel: \"verbose\" is not a log level (expected error, warn, info, debug or trace)"]),
+            ("server: {logFormat: text}\n", &["server.logFormat: \"text\" is not a log format (expected logfmt or json)"]),
         ];
         let mut failures = Vec::new();
         for (yaml, want) in cases {
@@ -1298,6 +1312,7 @@ nbuservers:
                 collection_timeout: secs(120),
                 log_name: None,
                 log_level: LevelFilter::Info,
+                log_format: LogFormat::Logfmt,
                 enable_lifecycle: false,
             },
             reload: ReloadSettings {
@@ -1324,12 +1339,13 @@ nbuservers:
 
         // A short collection interval bounds the default timeout; 0 disables polling.
         let yaml = format!(
-            "server: {{collectionInterval: 30s, logName: stdout, logLevel: DEBUG}}\nreload: {{pollInterval: 0}}\n{SITE}"
+            "server: {{collectionInterval: 30s, logName: stdout, logLevel: DEBUG, logFormat: JSON}}\nreload: {{pollInterval: 0}}\n{SITE}"
         );
         let c = load_ok(&fx, &yaml).config;
         assert_eq!(c.server.collection_timeout, secs(30));
         assert_eq!(c.server.log_name, None);
         assert_eq!(c.server.log_level, LevelFilter::Debug);
+        assert_eq!(c.server.log_format, LogFormat::Json);
         assert_eq!(c.reload.poll_interval, None);
     }
 

@@ -57,7 +57,7 @@ pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec
     for snap in view.sites {
         // Config validation keeps site names unique; a repeat would only duplicate series.
         if sites.iter().any(|s| s.snap.site == snap.site) {
-            log::warn!("skip duplicate site snapshot site={}", snap.site);
+            log::warn!(site = snap.site.as_str(); "skip duplicate site snapshot");
             continue;
         }
         sites.push(SiteRef {
@@ -87,7 +87,7 @@ pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec
 
     let families = exporter.registry().gather();
     if let Err(e) = prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &families, w.buf_mut()) {
-        log::error!("encode exporter metrics failed error={e}");
+        log::error!(error:% = e; "encode exporter metrics failed");
     }
 
     let mark = w.begin_family(

@@ -211,7 +211,7 @@ impl Worker {
                 self.watch_deadline = Some((now + debounce).min(first + MAX_WATCH_WAIT));
             }
             Event::WatcherFailed(message) => {
-                log::warn!("config watcher failed error={message}; re-arming, polling meanwhile");
+                log::warn!(error:% = message; "config watcher failed; re-arming, polling meanwhile");
                 self.watch = None;
                 self.set_watcher_up(false);
                 self.rearm_at = Some(Instant::now() + Duration::from_secs(1));
@@ -290,7 +290,7 @@ impl Worker {
             }
             Err(e) => {
                 if self.watch_mode == WatchMode::Notify {
-                    log::warn!("config watcher unavailable error={e}; falling back to polling");
+                    log::warn!(error:% = e; "config watcher unavailable; falling back to polling");
                     self.rearm_at = Some(Instant::now() + REARM_EVERY);
                 }
                 self.set_watcher_up(false);
@@ -376,7 +376,7 @@ impl Worker {
         if let Some(watch) = self.watch.as_mut() {
             watch.set_referenced(referenced);
             if let Err(e) = watch.refresh() {
-                log::warn!("config watcher lost error={e}; re-arming, polling meanwhile");
+                log::warn!(error:% = e; "config watcher lost; re-arming, polling meanwhile");
                 self.watch = None;
                 self.set_watcher_up(false);
                 self.rearm_at = Some(Instant::now() + Duration::from_secs(1));
@@ -484,7 +484,7 @@ impl Worker {
             Ok(prepared) => {
                 runtime.commit(prepared);
                 for warning in &loaded.warnings {
-                    log::warn!("config warning: {warning}");
+                    log::warn!(warning:% = warning; "config warning");
                 }
                 self.last_rejected_raw = None;
                 Some(self.finish(trigger, Outcome::Applied, None, vec![], change_keys, started))
@@ -541,13 +541,21 @@ fn clock_time(at: crate::timefmt::UnixMillis) -> String {
 }
 
 fn log_attempt(a: &Attempt) {
-    let base = format!(
-        "config reload {} trigger={} generation={} duration_ms={:.1}",
-        a.result, a.trigger, a.generation, a.duration_ms
-    );
+    let duration_ms = (a.duration_ms * 10.0).round() / 10.0;
     match a.result {
-        Outcome::Applied => log::info!("{base} changes={}", a.changes.join(",")),
-        Outcome::Unchanged => log::info!("{base}"),
+        Outcome::Applied => log::info!(
+            trigger:% = a.trigger,
+            generation = a.generation,
+            duration_ms = duration_ms,
+            changes:% = a.changes.join(",");
+            "config reload applied"
+        ),
+        Outcome::Unchanged => log::info!(
+            trigger:% = a.trigger,
+            generation = a.generation,
+            duration_ms = duration_ms;
+            "config reload unchanged"
+        ),
         Outcome::Rejected | Outcome::Failed => {
             let detail = if a.problems.is_empty() {
                 a.reason.clone().unwrap_or_default()
@@ -555,8 +563,13 @@ fn log_attempt(a: &Attempt) {
                 a.problems.join("; ")
             };
             log::warn!(
-                "{base} reason={:?} problems={detail}",
-                a.reason.as_deref().unwrap_or("")
+                trigger:% = a.trigger,
+                generation = a.generation,
+                duration_ms = duration_ms,
+                reason = a.reason.as_deref().unwrap_or(""),
+                problem_count = a.problems.len(),
+                problems:% = detail;
+                "config reload {}", a.result
             );
         }
     }
@@ -583,7 +596,7 @@ fn run_with_timeout<T: Send + 'static>(
             result
         }
         Err(e) => {
-            log::error!("cannot start the config reader thread error={e}");
+            log::error!(error:% = e; "cannot start the config reader thread");
             None
         }
     }

@@ -10,6 +10,7 @@ mod collection;
 mod faults;
 mod golden;
 mod http_api;
+mod logs;
 mod properties;
 mod reload;
 mod reload_edges;

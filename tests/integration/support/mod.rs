@@ -1,8 +1,10 @@
 //! Test support: a `TestDaemon` that runs the exporter in-process on 127.0.0.1:0 in its
-//! own temp dir and shuts down on drop, simulated NetBackup sites, deadline-bounded waits
-//! and a small Prometheus text parser.
+//! own temp dir and shuts down on drop, simulated NetBackup sites, deadline-bounded waits,
+//! a small Prometheus text parser and strict log line readers (`logline`).
 
 #![allow(dead_code)]
+
+pub mod logline;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
