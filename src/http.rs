@@ -10,6 +10,8 @@
 //! must not know how a reload works: it sends `Event::Reload` and relays the answer.
 
 mod front;
+mod gzip;
+mod scrape;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,7 +22,6 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response};
 
-use crate::metrics::{self, ScrapeView};
 use crate::reload::{Attempt, Event, Outcome, Trigger};
 use crate::state::Shared;
 
@@ -53,6 +54,8 @@ pub struct Listener {
     stop: Arc<AtomicBool>,
     /// Workers waiting on a reload now.
     reload_waiters: Arc<AtomicUsize>,
+    /// The `/metrics` sites' part its workers last rendered.
+    sites_cache: Arc<scrape::SitesCache>,
     workers: Vec<JoinHandle<()>>,
     /// When `try_finish` last queued wake-ups for workers still blocked.
     last_unblock: Option<Instant>,
@@ -62,6 +65,7 @@ pub struct Listener {
 struct Ctx {
     shared: Arc<Shared>,
     reload_waiters: Arc<AtomicUsize>,
+    sites_cache: Arc<scrape::SitesCache>,
 }
 
 impl Listener {
@@ -96,6 +100,7 @@ impl Listener {
             live: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
             reload_waiters: Arc::new(AtomicUsize::new(0)),
+            sites_cache: Arc::default(),
             workers: Vec::new(),
             last_unblock: None,
         })
@@ -114,6 +119,7 @@ impl Listener {
             let ctx = Ctx {
                 shared: Arc::clone(shared),
                 reload_waiters: Arc::clone(&self.reload_waiters),
+                sites_cache: Arc::clone(&self.sites_cache),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("http-{}-{i}", self.addr.port()))
@@ -237,33 +243,19 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-thread_local! {
-    /// Each worker renders `/metrics` into the same memory every time: four workers each
-    /// allocating a fresh 1 MiB body per scrape left glibc's per-thread arenas holding
-    /// several copies (RSS 21 MiB at 10k series under concurrent scrapes, 13 MiB idle).
-    static RENDERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Below this a kept render buffer is never given back.
-const RENDERED_KEEP_MIN: usize = 64 * 1024;
-
-/// Answers with `body`, which the caller keeps (a worker's render buffer).
-fn respond_borrowed(request: Request, status: u16, content_type: &str, body: &[u8]) {
+fn respond(request: Request, status: u16, content_type: &str, body: Vec<u8>) {
     let headers: Vec<Header> = header("Content-Type", content_type).into_iter().collect();
+    let len = body.len();
     let response = Response::new(
         tiny_http::StatusCode(status),
         headers,
-        body,
-        Some(body.len()),
+        body.as_slice(),
+        Some(len),
         None,
     );
     if let Err(e) = request.respond(response) {
         log::debug!(error:% = e; "http response not delivered");
     }
-}
-
-fn respond(request: Request, status: u16, content_type: &str, body: Vec<u8>) {
-    respond_borrowed(request, status, content_type, &body);
 }
 
 fn respond_text(request: Request, status: u16, body: &str) {
@@ -298,21 +290,16 @@ fn handle(request: Request, ctx: &Ctx) {
             if !is_get {
                 return respond_text(request, 405, "method not allowed: use GET");
             }
-            let snapshots: Vec<_> = generation.sites.iter().map(|s| s.snapshot()).collect();
-            let view = ScrapeView {
-                generation: generation.number,
-                config_sha256: &generation.sha_short,
-                sites: &snapshots,
+            let Some(coding) = scrape::coding(&request) else {
+                return respond_text(
+                    request,
+                    406,
+                    "not acceptable: Accept-Encoding excludes both gzip and identity, the codings /metrics is sent in",
+                );
             };
-            RENDERED.with_borrow_mut(|body| {
-                metrics::render_into(&view, &shared.metrics, body);
-                respond_borrowed(request, 200, metrics::CONTENT_TYPE, body);
-                // Kept for the next scrape, at about the size scrapes have; a one-off
-                // large body is not held for ever.
-                if body.capacity() > 4 * body.len().max(RENDERED_KEEP_MIN) {
-                    *body = Vec::new();
-                }
-            })
+            let snapshots: Vec<_> = generation.sites.iter().map(|s| s.snapshot()).collect();
+            let sites = ctx.sites_cache.get(snapshots);
+            scrape::respond(request, coding, &sites, &generation, &shared.metrics)
         }
         "/health" | "/-/healthy" => {
             if !is_get {

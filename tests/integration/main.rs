@@ -9,6 +9,7 @@ mod check_config;
 mod collection;
 mod faults;
 mod golden;
+mod gzip;
 mod http_api;
 mod logs;
 mod properties;
