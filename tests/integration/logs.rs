@@ -227,3 +227,42 @@ fn every_line_is_a_json_object_under_log_format_json_and_the_format_reloads() {
     );
     assert_eq!(after.last().map(|f| f["msg"].as_str()), Some("stopped"));
 }
+
+/// Under systemd each line starts with its syslog priority for the journal, and logfmt
+/// lines leave the time to the journal.
+#[test]
+fn journal_lines_carry_a_priority_and_no_timestamp() {
+    let sim = known_site();
+    // An invalid config: the startup failure is logged at error priority.
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("config.yaml"), config(&sim, "  logLevel: loud\n")).unwrap();
+    let mut failed = Running::spawn_with(bad.path(), &[], &[("JOURNAL_STREAM", "8:12345")]);
+    assert_eq!(failed.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), config(&sim, "")).unwrap();
+    let p = Running::spawn_with(dir.path(), &[], &[("JOURNAL_STREAM", "8:12345")]);
+    wait_until(Duration::from_secs(20), "the start line", || {
+        p.stderr().contains("nbu-exporter started")
+    });
+    p.signal(Signal::TERM);
+    let mut p = p;
+    assert_eq!(p.wait_exit(Duration::from_secs(20)).code(), Some(0));
+    let mut priorities = Vec::new();
+    for line in failed.stderr().lines().chain(p.stderr().lines()) {
+        let (priority, rest) = line
+            .strip_prefix('<')
+            .and_then(|l| l.split_once('>'))
+            .unwrap_or_else(|| panic!("no priority: {line}"));
+        let fields = parse_logfmt(rest).unwrap_or_else(|e| panic!("not strict logfmt ({e}): {line}"));
+        assert!(!fields.contains_key("ts"), "{line}");
+        let want = match fields["level"].as_str() {
+            "error" => "3",
+            "warn" => "4",
+            "info" => "6",
+            _ => "7",
+        };
+        assert_eq!(priority, want, "{line}");
+        priorities.push(priority.to_string());
+    }
+    assert!(priorities.contains(&"3".to_string()) && priorities.contains(&"6".to_string()));
+}
