@@ -58,21 +58,28 @@ pub fn rustc_version(output: Option<&str>) -> String {
 /// The files whose change means `HEAD` may point elsewhere: `HEAD` itself, the branch it
 /// names and `packed-refs`, as `git rev-parse --git-path` spells them (relative paths
 /// are relative to `dir`). Only those that exist are returned: Cargo reruns a build
-/// script on every build when a watched file is missing.
+/// script on every build when a watched file is missing. A branch whose ref is only in
+/// `packed-refs` is watched through its directory, where the next commit writes it.
 pub fn watched_git_files(dir: &Path, git: Git) -> Vec<std::path::PathBuf> {
     if !dir.join(".git").exists() {
         return Vec::new();
     }
-    let mut names = vec!["HEAD".to_string(), "packed-refs".to_string()];
-    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        names.push(branch);
-    }
-    names
+    let path = |git: &mut dyn FnMut(&[&str]) -> Option<String>, name: &str| {
+        git(&["rev-parse", "--git-path", name]).map(|p| dir.join(p))
+    };
+    let mut files: Vec<std::path::PathBuf> = ["HEAD", "packed-refs"]
         .iter()
-        .filter_map(|name| git(&["rev-parse", "--git-path", name]))
-        .map(|p| dir.join(p))
+        .filter_map(|name| path(&mut *git, name))
         .filter(|p| p.exists())
-        .collect()
+        .collect();
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]).and_then(|b| path(&mut *git, &b)) {
+        if branch.exists() {
+            files.push(branch);
+        } else if let Some(parent) = branch.parent().filter(|p| p.is_dir()) {
+            files.push(parent.to_path_buf());
+        }
+    }
+    files
 }
 
 #[cfg(test)]
@@ -163,5 +170,18 @@ mod tests {
         let files = watched_git_files(dir.path(), &mut git);
         // packed-refs does not exist here, so it is not watched.
         assert_eq!(files, [git_dir.join("HEAD"), git_dir.join("refs/heads/main")]);
+
+        // A branch known only from packed-refs: its directory is watched instead.
+        std::fs::remove_file(git_dir.join("refs/heads/main")).unwrap();
+        std::fs::write(git_dir.join("packed-refs"), format!("{SHA} refs/heads/main\n")).unwrap();
+        let files = watched_git_files(dir.path(), &mut git);
+        assert_eq!(
+            files,
+            [
+                git_dir.join("HEAD"),
+                git_dir.join("packed-refs"),
+                git_dir.join("refs/heads")
+            ]
+        );
     }
 }
