@@ -8,12 +8,16 @@
 //! - `/metrics` latency idle and during a storm of 100 HTTP reloads/s;
 //! - `/metrics` time, body size and RSS at about 10k and 100k series;
 //! - `/metrics` time and RSS with 10 and 50 modest sites (about 7k and 35k series);
+//! - `/metrics` CPU and bytes per scrape at 10 sites, plain and gzip;
 //! - idle CPU of the process over 60 s with no scrapes and no edits.
 //!
 //! Run: `cargo bench --bench reload_latency` (Cargo builds the release binary first).
 //! Knobs: `NBU_BENCH_RELOADS` (200), `NBU_BENCH_PACED` (200), `NBU_BENCH_EDITS` (200),
-//! `NBU_BENCH_STORM_SECS` (10), `NBU_BENCH_IDLE_SECS` (60),
-//! `NBU_BENCH_ONLY=signal,paced,edit,storm,size,rss,idle`.
+//! `NBU_BENCH_STORM_SECS` (10), `NBU_BENCH_IDLE_SECS` (60), `NBU_BENCH_SCRAPES` (300),
+//! `NBU_BENCH_ONLY=signal,paced,edit,storm,size,gzip,rss,idle`.
+//!
+//! Every scrape asks for gzip as Prometheus does (`Accept-Encoding: gzip`), except the
+//! plain rows of the `gzip` section.
 //!
 //! It never asserts a timing: it prints. Every loop is bounded in count and time. It must
 //! not use the daemon's internals; it sees what an operator sees.
@@ -78,6 +82,9 @@ fn main() {
     }
     if wanted("size") {
         sizes(&mut rows);
+    }
+    if wanted("gzip") {
+        gzip_costs(&mut rows);
     }
     if wanted("rss") {
         many_sites_rss(&mut rows);
@@ -301,7 +308,9 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
     if wanted("storm") {
         let secs: u64 = env_or("NBU_BENCH_STORM_SECS", 10);
         let length = Duration::from_secs(secs);
-        println!("\n-- /metrics latency, 50 sites: idle, then during 100 HTTP reloads/s, {secs}s each");
+        println!(
+            "\n-- /metrics latency, 50 sites, Accept-Encoding: gzip: idle, then during 100 HTTP reloads/s, {secs}s each"
+        );
         let body = exporter.get("/metrics").1;
         let (all, nbu) = count_series(&body);
         println!(
@@ -326,14 +335,14 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
             storm.reload_statuses,
         );
         rows.push(row(
-            "/metrics, 50 sites, idle, p50 / p99",
+            "/metrics (gzip), 50 sites, idle, p50 / p99",
             "-",
             format!("{:.2} / {:.2} ms (n={})", si.p50, si.p99, si.n),
             None,
         ));
         rows.push(row(
             format!(
-                "/metrics during {:.0} reloads/s, p50 / p99",
+                "/metrics (gzip) during {:.0} reloads/s, p50 / p99",
                 storm.reloads as f64 / storm.elapsed.as_secs_f64()
             ),
             format!("p99 <= 1.5 x idle p99 = {:.2} ms, 0 errors", 1.5 * si.p99),
@@ -428,7 +437,7 @@ fn paced_signals(
 
 /// The `duration_ms` the daemon logged for its applied reloads with this trigger.
 fn logged_durations(exporter: &Exporter, trigger: &str) -> Stats {
-    let needle = format!("config reload applied trigger={trigger} ");
+    let needle = format!("msg=\"config reload applied\" trigger={trigger} ");
     let samples: Vec<Duration> = exporter
         .stderr()
         .lines()
@@ -673,6 +682,79 @@ fn oldest_sweep(body: &str) -> f64 {
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
         .reduce(f64::min)
         .unwrap_or(0.0)
+}
+
+/// CPU and bytes per `/metrics` scrape at 10 sites, plain and gzip: sequential scrapes
+/// on fresh connections, the exporter's CPU time (`/proc`) divided by their number.
+fn gzip_costs(rows: &mut Vec<Row>) {
+    let n: usize = env_or("NBU_BENCH_SCRAPES", 300);
+    // Each site as the demo's larger one.
+    let spec = DataSpec {
+        jobs: 2_000,
+        active_jobs: 25,
+        queued_jobs: 12,
+        storage_units: 150,
+        tape_units: 6,
+        seed: 7,
+    };
+    println!("\n-- /metrics at 10 sites of {spec:?}: {n} scrapes each, plain then gzip");
+    let sims = start_sims(10, &SimData::generate(&spec, now_millis()));
+    let ports: Vec<u16> = sims.iter().map(|s| s.port()).collect();
+    let exporter = Exporter::start(&BenchConfig::new(&ports).yaml());
+    exporter.wait_ready(Duration::from_secs(120));
+    let hz = clock_ticks_per_second();
+    let (_, body) = exporter.get("/metrics");
+    let (all, nbu) = count_series(&body);
+    println!(
+        "body: {} bytes decoded, {all} samples ({nbu} NetBackup)",
+        body.len()
+    );
+    for (label, gzip) in [("plain", false), ("gzip", true)] {
+        for _ in 0..5 {
+            raw_scrape(&exporter.base, "/metrics", gzip);
+        }
+        let mut latencies = Vec::with_capacity(n);
+        let mut bytes = Vec::with_capacity(n);
+        let mut errors = 0;
+        let before = exporter.proc();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        for _ in 0..n {
+            if Instant::now() > deadline {
+                break;
+            }
+            let t = Instant::now();
+            let (status, wire, coding) = raw_scrape(&exporter.base, "/metrics", gzip);
+            latencies.push(t.elapsed());
+            if status != 200 || coding.is_some() != gzip {
+                errors += 1;
+            }
+            bytes.push(wire);
+        }
+        let after = exporter.proc();
+        let scrapes = latencies.len().max(1);
+        let cpu_ms = (after.cpu_ticks - before.cpu_ticks) as f64 * 1000.0 / hz as f64 / scrapes as f64;
+        let mean_bytes = bytes.iter().sum::<usize>() / bytes.len().max(1);
+        let s = Stats::of(&latencies);
+        println!(
+            "{label}: cpu {cpu_ms:.2} ms/scrape (tick {}ms over {scrapes} scrapes); {mean_bytes} bytes/scrape on the wire; {} errors={errors}",
+            1000 / hz,
+            s.line()
+        );
+        rows.push(row(
+            format!("/metrics at 10 sites, {label}: CPU / bytes per scrape"),
+            "-",
+            format!(
+                "{cpu_ms:.2} ms, {} KB (p50 / p99 {:.2} / {:.2} ms, n={}, {errors} errors)",
+                mean_bytes / 1000,
+                s.p50,
+                s.p99,
+                s.n
+            ),
+            None,
+        ));
+    }
+    drop(exporter);
+    drop(sims);
 }
 
 /// CPU used by an exporter with one site and default intervals while nothing happens.

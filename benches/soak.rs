@@ -196,7 +196,9 @@ fn main() {
     let log = exporter.stderr();
     let mut kinds = BTreeMap::new();
     for line in log.lines().filter(|l| l.contains("collection failed")) {
-        let error = line.split_once("error=").map_or("", |(_, e)| e);
+        let error = line
+            .split_once("error=")
+            .map_or("", |(_, e)| e.trim_start_matches('"'));
         let kind: String = error.chars().take(60).collect();
         kinds.entry(kind).or_insert_with(|| (0u64, line.to_string())).0 += 1;
     }

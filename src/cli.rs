@@ -7,31 +7,41 @@
 //! `reload` and `demo`. A binary built without the `demo` feature has no simulator: it
 //! hides `demo` and `simulate` from `--help` and answers them with an error saying so.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::str::FromStr;
 
 use clap::{Parser, Subcommand};
 
 use crate::config;
 use crate::daemon::{Daemon, DaemonOptions};
+use crate::logging::LogFormat;
 use crate::reload::signals::Registered;
 use crate::sd_notify::Notifier;
 
 /// Prometheus exporter for Veritas NetBackup, with configuration hot reload.
 #[derive(Parser, Debug)]
-#[command(name = "nbu-exporter", version, about)]
+#[command(name = "nbu-exporter", version = crate::version::LONG, about)]
 pub struct Cli {
     /// Config file (YAML). Same keys as the Go nbu_exporter.
     #[arg(short, long, global = true, default_value = "config.yaml")]
     pub config: PathBuf,
-    /// Log at debug level whatever server.logLevel says.
-    #[arg(short, long, global = true)]
+    /// Same as --log.level debug.
+    #[arg(short, long, global = true, conflicts_with = "log_level")]
     pub debug: bool,
     /// Web config file (TLS, basic auth, headers; exporter-toolkit format). Wins over
     /// server.webConfigFile, which is then not read; the file's content still reloads.
     #[arg(long = "web.config.file", global = true, value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
+    /// Log level (error, warn, info, debug, trace); overrides server.logLevel, which
+    /// reloads then leave alone.
+    #[arg(long = "log.level", global = true, value_name = "LEVEL", value_parser = crate::logging::level_arg)]
+    pub log_level: Option<log::LevelFilter>,
+    /// Log format (logfmt, json); overrides server.logFormat, which reloads then leave
+    /// alone.
+    #[arg(long = "log.format", global = true, value_name = "FORMAT", value_parser = LogFormat::from_str)]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -113,8 +123,13 @@ impl Cli {
 }
 
 pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
-    if cli.debug {
-        crate::logging::set_floor(log::LevelFilter::Debug);
+    if let Some(level) = cli.log_level {
+        crate::logging::pin_level(level, "--log.level");
+    } else if cli.debug {
+        crate::logging::pin_level(log::LevelFilter::Debug, "--debug");
+    }
+    if let Some(format) = cli.log_format {
+        crate::logging::pin_format(format, "--log.format");
     }
     let load_options = config::LoadOptions {
         web_config_file: cli.web_config_file.clone(),
@@ -171,8 +186,15 @@ fn run_daemon(path: &Path, load_options: &config::LoadOptions, signals: Option<R
         }
         Err(e) => {
             crate::logging::init(log::LevelFilter::Info);
-            log::error!("startup failed: {}", e.to_string().replace('\n', "; "));
-            eprintln!("error: {e:#}");
+            // One line per problem, so a config with several stays readable.
+            for problem in format!("{e:#}").lines() {
+                log::error!(error = problem; "startup failed");
+            }
+            // Standard error is the log stream; the plain text is for a person at a
+            // terminal only.
+            if std::io::stderr().is_terminal() {
+                eprintln!("error: {e:#}");
+            }
             ExitCode::from(1)
         }
     }

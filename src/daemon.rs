@@ -121,17 +121,18 @@ impl Daemon {
         // 1. Load and validate. Any problem is a startup failure.
         let loaded = config::load_with(&config_path, &*env, &load_options).map_err(StartError::Config)?;
         let cfg = &loaded.config;
+        logging::set_format(cfg.server.log_format);
 
         // 2. The logger at the configured level, then the process's open-file limit.
         logging::init(cfg.server.log_level);
         for warning in &loaded.warnings {
-            log::warn!("config warning: {warning}");
+            log::warn!(warning:% = warning; "config warning");
         }
         raise_open_file_limit();
         if let Some(flag) = &load_options.web_config_file {
             log::info!(
-                "web config from --web.config.file={}; server.webConfigFile is not read, the file's content still reloads",
-                flag.display()
+                web_config_file:% = flag.display();
+                "web config from --web.config.file; server.webConfigFile is not read, the file's content still reloads"
             );
         }
 
@@ -164,7 +165,7 @@ impl Daemon {
             Ok(watch) => Some(watch),
             Err(e) => {
                 if watch_mode == WatchMode::Notify {
-                    log::warn!("config watcher unavailable error={e}; falling back to polling");
+                    log::warn!(error:% = e; "config watcher unavailable; falling back to polling");
                 }
                 None
             }
@@ -191,18 +192,16 @@ impl Daemon {
             started,
         );
         log::info!(
-            "nbu-exporter started version={} listen={} tls={} basic_auth_users={} metrics_path={} sites={} generation=1 sha256={}",
-            env!("CARGO_PKG_VERSION"),
-            shared.listen_addr(),
-            cfg.server.web.as_ref().is_some_and(|w| w.tls.is_some()),
-            cfg.server.web.as_ref().map_or(0, |w| w.users.len()),
-            cfg.server.uri,
-            cfg.sites
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            loaded.sha256_short()
+            version = crate::version::VERSION,
+            revision = crate::version::REVISION,
+            listen:% = shared.listen_addr(),
+            tls = cfg.server.web.as_ref().is_some_and(|w| w.tls.is_some()),
+            basic_auth_users = cfg.server.web.as_ref().map_or(0, |w| w.users.len()),
+            metrics_path = cfg.server.uri.as_str(),
+            sites:% = cfg.sites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(","),
+            generation = 1,
+            sha256:% = loaded.sha256_short();
+            "nbu-exporter started"
         );
         notifier.ready(&format!(
             "generation 1 applied; serving {} site(s)",
@@ -287,10 +286,12 @@ impl Daemon {
 fn raise_open_file_limit() {
     match sys::raise_fd_limit() {
         Some((before, after)) if after > before => {
-            log::debug!("open file limit raised from {before} to {after}");
+            log::debug!(from = before, to = after; "open file limit raised");
         }
         Some((limit, _)) if limit < 4096 => log::warn!(
-            "open file limit is {limit} and cannot be raised; raise LimitNOFILE= (systemd) or ulimit -n"
+            limit = limit,
+            hint = "raise LimitNOFILE= (systemd) or ulimit -n";
+            "open file limit is low and cannot be raised"
         ),
         _ => {}
     }

@@ -17,6 +17,8 @@ mod auth;
 mod backend;
 mod edge;
 mod front;
+mod gzip;
+mod scrape;
 mod tls;
 
 use std::fmt;
@@ -30,7 +32,6 @@ use crossbeam_channel::Sender;
 use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response};
 
-use crate::metrics::{self, ScrapeView};
 use crate::state::{Attempt, Event, ReloadOutcome, SharedState, Trigger};
 
 pub use auth::{Verdicts, PROBES};
@@ -66,6 +67,8 @@ pub struct Listener {
     stop: Arc<AtomicBool>,
     /// Workers waiting on a reload now.
     reload_waiters: Arc<AtomicUsize>,
+    /// The `/metrics` sites' part its workers last rendered.
+    sites_cache: Arc<scrape::SitesCache>,
     workers: Vec<JoinHandle<()>>,
     /// When `try_finish` last queued wake-ups for workers still blocked.
     last_unblock: Option<Instant>,
@@ -137,6 +140,7 @@ impl std::error::Error for BindError {
 struct Ctx {
     shared: Arc<SharedState>,
     reload_waiters: Arc<AtomicUsize>,
+    sites_cache: Arc<scrape::SitesCache>,
 }
 
 impl Listener {
@@ -179,6 +183,7 @@ impl Listener {
             live: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
             reload_waiters: Arc::new(AtomicUsize::new(0)),
+            sites_cache: Arc::default(),
             workers: Vec::new(),
             last_unblock: None,
             opening: None,
@@ -243,6 +248,7 @@ impl Listener {
                 let _ = opening.send(Ctx {
                     shared: Arc::clone(shared),
                     reload_waiters: Arc::clone(&self.reload_waiters),
+                    sites_cache: Arc::clone(&self.sites_cache),
                 });
             }
         }
@@ -328,7 +334,7 @@ fn worker_loop(server: &tiny_http::Server, stop: &AtomicBool, live: &AtomicUsize
             Err(e) => {
                 // Only the front connects to tiny_http, so this is rare: its accept
                 // thread has stopped and this listener answers no more.
-                log::error!("http server stopped accepting error={e}");
+                log::error!(error:% = e; "http server stopped accepting");
                 std::thread::sleep(POLL_STEP);
             }
         }
@@ -350,33 +356,19 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-thread_local! {
-    /// Each worker renders `/metrics` into the same memory every time: four workers each
-    /// allocating a fresh 1 MiB body per scrape left glibc's per-thread arenas holding
-    /// several copies (RSS 21 MiB at 10k series under concurrent scrapes, 13 MiB idle).
-    static RENDERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Below this a kept render buffer is never given back.
-const RENDERED_KEEP_MIN: usize = 64 * 1024;
-
-/// Answers with `body`, which the caller keeps (a worker's render buffer).
-fn respond_borrowed(request: Request, status: u16, content_type: &str, body: &[u8]) {
+fn respond(request: Request, status: u16, content_type: &str, body: Vec<u8>) {
     let headers: Vec<Header> = header("Content-Type", content_type).into_iter().collect();
+    let len = body.len();
     let response = Response::new(
         tiny_http::StatusCode(status),
         headers,
-        body,
-        Some(body.len()),
+        body.as_slice(),
+        Some(len),
         None,
     );
     if let Err(e) = request.respond(response) {
-        log::debug!("http response not delivered error={e}");
+        log::debug!(error:% = e; "http response not delivered");
     }
-}
-
-fn respond(request: Request, status: u16, content_type: &str, body: Vec<u8>) {
-    respond_borrowed(request, status, content_type, &body);
 }
 
 fn respond_text(request: Request, status: u16, body: &str) {
@@ -411,21 +403,16 @@ fn handle(request: Request, ctx: &Ctx) {
             if !is_get {
                 return respond_text(request, 405, "method not allowed: use GET");
             }
-            let snapshots: Vec<_> = generation.sites.iter().map(|s| s.snapshot()).collect();
-            let view = ScrapeView {
-                generation: generation.number,
-                config_sha256: &generation.sha_short,
-                sites: &snapshots,
+            let Some(coding) = scrape::coding(&request) else {
+                return respond_text(
+                    request,
+                    406,
+                    "not acceptable: Accept-Encoding excludes both gzip and identity, the codings /metrics is sent in",
+                );
             };
-            RENDERED.with_borrow_mut(|body| {
-                metrics::render_into(&view, &shared.metrics, body);
-                respond_borrowed(request, 200, metrics::CONTENT_TYPE, body);
-                // Kept for the next scrape, at about the size scrapes have; a one-off
-                // large body is not held for ever.
-                if body.capacity() > 4 * body.len().max(RENDERED_KEEP_MIN) {
-                    *body = Vec::new();
-                }
-            })
+            let snapshots: Vec<_> = generation.sites.iter().map(|s| s.snapshot()).collect();
+            let sites = ctx.sites_cache.get(snapshots);
+            scrape::respond(request, coding, &sites, &generation, &shared.metrics)
         }
         "/health" | "/-/healthy" => {
             if !is_get {
@@ -526,7 +513,7 @@ fn respond_busy(request: Request) {
         response.add_header(h);
     }
     if let Err(e) = request.respond(response) {
-        log::debug!("http response not delivered error={e}");
+        log::debug!(error:% = e; "http response not delivered");
     }
 }
 
@@ -596,13 +583,14 @@ fn landing_page(metrics_path: &str) -> String {
         .collect();
     format!(
         "<!doctype html>\n<html><head><title>NetBackup Exporter</title></head><body>\n\
-         <h1>NetBackup Exporter</h1>\n<p>Version {}</p>\n<ul>\n\
+         <h1>NetBackup Exporter</h1>\n<p>Version {} (revision {})</p>\n<ul>\n\
          <li><a href=\"{escaped}\">Metrics</a></li>\n\
          <li><a href=\"/-/healthy\">Health</a></li>\n\
          <li><a href=\"/-/ready\">Readiness</a></li>\n\
          <li><a href=\"/-/config-status\">Config reload status</a></li>\n\
          </ul>\n</body></html>\n",
-        env!("CARGO_PKG_VERSION")
+        crate::version::VERSION,
+        crate::version::REVISION
     )
 }
 

@@ -37,3 +37,4 @@ pub mod sd_notify;
 pub mod state;
 pub mod sys;
 pub mod timefmt;
+pub mod version;

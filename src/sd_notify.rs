@@ -74,7 +74,7 @@ impl Notifier {
             }
         });
         if let Err(e) = result {
-            log::debug!("sd_notify failed error={e}");
+            log::debug!(error:% = e; "sd_notify failed");
         }
     }
 }

@@ -260,11 +260,21 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
         .into()
 }
 
-/// One request; (status, body), status 0 on a transport error.
+/// What Prometheus sends with every scrape: it always asks for gzip.
+pub const PROMETHEUS_ACCEPT_ENCODING: &str = "gzip";
+pub const PROMETHEUS_ACCEPT: &str =
+    "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1";
+
+/// One request; (status, body), status 0 on a transport error. A GET carries the
+/// headers Prometheus sends (gzip asked for; ureq decodes the answer).
 pub fn request(agent: &ureq::Agent, method: &str, url: &str) -> (u16, String) {
     let result = match method {
         "POST" => agent.post(url).send_empty(),
-        _ => agent.get(url).call(),
+        _ => agent
+            .get(url)
+            .header("Accept-Encoding", PROMETHEUS_ACCEPT_ENCODING)
+            .header("Accept", PROMETHEUS_ACCEPT)
+            .call(),
     };
     match result {
         Ok(mut r) => {
@@ -458,4 +468,49 @@ pub fn machine_info() -> String {
         bin(),
         allocator_environment(),
     )
+}
+
+/// One `GET path` on a fresh connection, as Prometheus asks (`gzip`: Accept-Encoding:
+/// gzip) or as a client that asks for nothing; the status, the bytes received (head and
+/// body, as on the wire) and the `Content-Encoding` of the answer. Status 0 on a
+/// transport error; at most 30 s.
+pub fn raw_scrape(base: &str, path: &str, gzip: bool) -> (u16, usize, Option<String>) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return (0, 0, None);
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let encoding = if gzip {
+        format!("Accept-Encoding: {PROMETHEUS_ACCEPT_ENCODING}\r\nAccept: {PROMETHEUS_ACCEPT}\r\n")
+    } else {
+        String::new()
+    };
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{encoding}\r\n");
+    if stream.write_all(head.as_bytes()).is_err() {
+        return (0, 0, None);
+    }
+    let mut raw = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buf = vec![0u8; 256 * 1024];
+    while Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..head_end]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let coding = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-encoding")
+            .then(|| value.trim().to_string())
+    });
+    (status, raw.len(), coding)
 }

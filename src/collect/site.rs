@@ -291,13 +291,10 @@ fn sweep(
     }
     if errors.is_empty() {
         next.last_error = None;
-        log::debug!("sweep done site={site} ms={}", started.elapsed().as_millis());
+        log::debug!(site = site, ms = started.elapsed().as_millis(); "sweep done");
     } else {
         let joined = errors.join("; ");
-        log::error!(
-            "collection failed site={site} up={} error={joined}",
-            next.up as u8
-        );
+        log::error!(site = site, up = next.up as u8, error = joined.as_str(); "collection failed");
         next.last_error = Some(joined);
     }
     runtime.publish(next);

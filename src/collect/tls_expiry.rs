@@ -23,16 +23,13 @@ pub fn read(site: &SiteConfig, deadline: Instant) -> Option<Option<i64>> {
         .saturating_duration_since(Instant::now())
         .min(site.timeout);
     if left.is_zero() {
-        log::debug!(
-            "tls certificate not read site={}: no time left in the sweep",
-            site.name
-        );
+        log::debug!(site = site.name.as_str(); "tls certificate not read: no time left in the sweep");
         return None;
     }
     match presented_leaf_not_after(&site.host, site.port, left) {
         Ok(not_after) => Some(Some(not_after)),
         Err(e) => {
-            log::debug!("tls certificate not read site={} error={e}", site.name);
+            log::debug!(site = site.name.as_str(), error:% = e; "tls certificate not read");
             None
         }
     }

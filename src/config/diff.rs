@@ -117,6 +117,7 @@ fn server(out: &mut Changes, old: &ServerConfig, new: &ServerConfig) {
     );
     out.field(p, "logName", &old.log_name, &new.log_name);
     out.field(p, "logLevel", old.log_level, new.log_level);
+    out.field(p, "logFormat", old.log_format, new.log_format);
     out.field(p, "enableLifecycle", old.enable_lifecycle, new.enable_lifecycle);
     // The path or the content of the web config (or of a file it names).
     out.field(
@@ -204,6 +205,8 @@ nbuservers:
             ("port: 2112", "port: 9100", "server.port"),
             ("logLevel: info", "logLevel: debug", "server.logLevel"),
             ("logLevel: info", "logLevel: INFO", ""),
+            ("logLevel: info", "logLevel: info, logFormat: json", "server.logFormat"),
+            ("logLevel: info", "logLevel: info, logFormat: logfmt", ""),
             ("port: 2112", "port: 2112, host: 127.0.0.1", "server.host"),
             ("port: 2112", "port: 2112, uri: /m", "server.uri"),
             ("port: 2112", "port: 2112, scrapingInterval: 2h", "server.scrapingInterval"),

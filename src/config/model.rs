@@ -50,6 +50,8 @@ pub struct ServerConfig {
     /// Log file; `None` means standard error only.
     pub log_name: Option<PathBuf>,
     pub log_level: log::LevelFilter,
+    /// `logfmt` (the default) or `json`.
+    pub log_format: crate::logging::LogFormat,
     /// Whether `POST /-/reload` is served.
     pub enable_lifecycle: bool,
     /// `webConfigFile` as written (resolved), before `--web.config.file` overrides it.

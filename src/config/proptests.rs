@@ -260,6 +260,8 @@ const SERVER_OPTIONS: &[(&str, &str)] = &[
     ("logName", "exporter.log"),
     ("logLevel", "debug"),
     ("logLevel", "WARN"),
+    ("logFormat", "json"),
+    ("logFormat", "LOGFMT"),
     ("enableLifecycle", "true"),
     ("enableLifecycle", "\"false\""),
     ("cacheTTL", "5m"),

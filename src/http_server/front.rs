@@ -213,7 +213,7 @@ fn accept_loop(
             Err(e) => {
                 // Out of descriptors, say: the connection waits in the backlog; try again.
                 if warned_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
-                    log::warn!("http accept failed port={port} error={e}; retrying");
+                    log::warn!(port = port, error:% = e; "http accept failed; retrying");
                     warned_at = Some(Instant::now());
                 }
                 std::thread::sleep(ACCEPT_BACKOFF);
@@ -266,7 +266,7 @@ fn admit(stream: TcpStream, state: &Arc<State>, port: u16) {
         .name(format!("http-{port}-conn"))
         .spawn(move || serve(stream, &slot.0));
     if let Err(e) = spawned {
-        log::warn!("cannot start an http connection thread port={port} error={e}");
+        log::warn!(port = port, error:% = e; "cannot start an http connection thread");
     }
 }
 
@@ -319,7 +319,7 @@ fn serve(client: TcpStream, state: &State) {
                 Ok(conn) => conn,
                 Err(e) => {
                     state.unwatch(watched);
-                    log::debug!("tls handshake not completed error={e:?}");
+                    log::debug!(error:? = e; "tls handshake not completed");
                     return;
                 }
             }
@@ -336,21 +336,14 @@ fn serve(client: TcpStream, state: &State) {
                 return;
             }
             Err(refusal) => {
-                log::debug!(
-                    "http request not answered by the server status={}",
-                    refusal.status
-                );
+                log::debug!(status = refusal.status; "http request not answered by the server");
                 plain(refusal.status, refusal.text, edge.headers())
             }
         },
         // Closed, evicted or idle before sending a request: nothing to answer.
         Ok(None) => return,
         Err(refusal) => {
-            log::debug!(
-                "http request refused status={} reason={}",
-                refusal.status,
-                refusal.text
-            );
+            log::debug!(status = refusal.status, reason = refusal.text; "http request refused");
             let mut extra = edge.headers().to_string();
             if refusal.challenge {
                 extra.push_str(&super::auth::Denial::www_authenticate());
@@ -563,7 +556,7 @@ fn relay(request: &[u8], client: &mut Conn, state: &State, extra_headers: &str) 
         "the exporter is not accepting requests on this listener now; retry",
     );
     let mut backend = UnixStream::connect(&state.backend).map_err(|e| {
-        log::debug!("http backend unreachable error={e}");
+        log::debug!(error:% = e; "http backend unreachable");
         unavailable
     })?;
     let _ = backend.set_write_timeout(Some(Duration::from_secs(5)));
@@ -666,7 +659,8 @@ fn absorb<'a>(
     };
     let over_budget = || {
         log::debug!(
-            "http client reads too slowly and {SLOW_CLIENT_BUDGET} bytes are already held for slow clients; closing it"
+            budget_bytes = SLOW_CLIENT_BUDGET;
+            "http client reads too slowly and the slow-client budget is spent; closing it"
         );
     };
     if !rest.push(&buf[untaken]) {

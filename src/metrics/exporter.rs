@@ -34,7 +34,7 @@ const RELOAD_BUCKETS: [f64; 16] = [
 
 pub struct ExporterMetrics {
     registry: Registry,
-    /// `nbu_exporter_build_info{version}` = 1.
+    /// `nbu_exporter_build_info{version,revision,rustc_version,target}` = 1.
     pub build_info: IntGauge,
     /// `nbu_exporter_collection_duration_seconds{site,collector}`.
     collection_duration_seconds: GaugeVec,
@@ -89,9 +89,12 @@ impl ExporterMetrics {
             IntGauge::with_opts(
                 opts(
                     "nbu_exporter_build_info",
-                    "Version of the running nbu-exporter; always 1.",
+                    "The running nbu-exporter: version, git revision (unknown when built outside a checkout), compiler and target; always 1.",
                 )
-                .const_label("version", env!("CARGO_PKG_VERSION")),
+                .const_label("version", crate::version::VERSION)
+                .const_label("revision", crate::version::REVISION)
+                .const_label("rustc_version", crate::version::RUSTC_VERSION)
+                .const_label("target", crate::version::TARGET),
             ),
         );
         build_info.set(1);
@@ -206,7 +209,7 @@ impl ExporterMetrics {
         {
             let process = prometheus::process_collector::ProcessCollector::for_self();
             if let Err(e) = m.registry.register(Box::new(process)) {
-                log::warn!("register process metrics failed error={e}");
+                log::warn!(error:% = e; "register process metrics failed");
             }
         }
         m
@@ -365,8 +368,14 @@ mod tests {
     #[test]
     fn build_info_and_process_metrics() {
         let m = ExporterMetrics::new();
-        let version = format!("version={}", env!("CARGO_PKG_VERSION"));
-        assert!(has(&m, "nbu_exporter_build_info", &version));
+        let labels = format!(
+            "revision={},rustc_version={},target={},version={}",
+            crate::version::REVISION,
+            crate::version::RUSTC_VERSION,
+            crate::version::TARGET,
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(has(&m, "nbu_exporter_build_info", &labels), "{:?}", series(&m));
         assert_eq!(m.build_info.get(), 1);
         #[cfg(target_os = "linux")]
         assert!(series(&m).iter().any(|(n, _)| n.starts_with("process_")));

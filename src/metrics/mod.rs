@@ -53,11 +53,20 @@ pub fn render(view: &ScrapeView, exporter: &ExporterMetrics) -> Vec<u8> {
 /// [`render`] into `body`, which is cleared first: a caller that keeps one buffer per
 /// thread renders every scrape into the same memory instead of a new allocation each time.
 pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec<u8>) {
-    let mut sites: Vec<SiteRef> = Vec::with_capacity(view.sites.len());
-    for snap in view.sites {
+    body.clear();
+    render_sites(view.sites, body);
+    render_exporter(view.generation, view.config_sha256, exporter, body);
+}
+
+/// Appends the first part of the body: the NetBackup families and
+/// `nbu_exporter_duplicate_series_dropped`. It depends on the snapshots alone, so a caller
+/// may keep it while the same snapshots are current.
+pub fn render_sites(snapshots: &[Arc<SiteSnapshot>], body: &mut Vec<u8>) {
+    let mut sites: Vec<SiteRef> = Vec::with_capacity(snapshots.len());
+    for snap in snapshots {
         // Config validation keeps site names unique; a repeat would only duplicate series.
         if sites.iter().any(|s| s.snap.site == snap.site) {
-            log::warn!("skip duplicate site snapshot site={}", snap.site);
+            log::warn!(site = snap.site.as_str(); "skip duplicate site snapshot");
             continue;
         }
         sites.push(SiteRef {
@@ -66,7 +75,6 @@ pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec
         });
     }
 
-    body.clear();
     body.reserve(size_hint(&sites));
     let mut w = TextWriter::over(std::mem::take(body));
     site::write(&mut w, &sites);
@@ -84,10 +92,17 @@ pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec
             .value(Value::U(*n));
     }
     w.end_family(mark);
+    *body = w.into_bytes();
+}
 
+/// Appends the rest of the body, which changes from scrape to scrape: the self-metrics,
+/// then the config generation the scrape was taken from (its number and the first 12
+/// hex characters of its SHA-256).
+pub fn render_exporter(generation: u64, config_sha256: &str, exporter: &ExporterMetrics, body: &mut Vec<u8>) {
+    let mut w = TextWriter::over(std::mem::take(body));
     let families = exporter.registry().gather();
     if let Err(e) = prometheus::Encoder::encode(&prometheus::TextEncoder::new(), &families, w.buf_mut()) {
-        log::error!("encode exporter metrics failed error={e}");
+        log::error!(error:% = e; "encode exporter metrics failed");
     }
 
     let mark = w.begin_family(
@@ -96,7 +111,7 @@ pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec
         "gauge",
     );
     w.sample("nbu_exporter_config_generation", "")
-        .value(Value::U(view.generation));
+        .value(Value::U(generation));
     w.end_family(mark);
     let mark = w.begin_family(
         "nbu_exporter_config_info",
@@ -104,7 +119,7 @@ pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec
         "gauge",
     );
     w.sample("nbu_exporter_config_info", "")
-        .label("sha256", view.config_sha256)
+        .label("sha256", config_sha256)
         .value(Value::U(1));
     w.end_family(mark);
 

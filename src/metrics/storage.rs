@@ -27,7 +27,7 @@ pub(crate) fn write(w: &mut TextWriter, sites: &[SiteRef]) -> Vec<u64> {
                 .map_or(0, |s| s.value.iter().filter(|u| !u.is_tape()).count());
             let n = (all - shown.len()) as u64;
             if n > 0 {
-                log::debug!("drop duplicate storage units site={} count={n}", site.snap.site);
+                log::debug!(site = site.snap.site.as_str(), count = n; "drop duplicate storage units");
             }
             n
         })

@@ -157,9 +157,10 @@ impl Client {
         })?;
         if site.insecure_skip_verify {
             log::warn!(
-                "tls verification disabled site={} insecureSkipVerify=true: the NetBackup server's \
-                 certificate is not checked and the API key can be intercepted",
-                site.name
+                site = site.name.as_str(),
+                insecure_skip_verify = true;
+                "tls verification disabled: the NetBackup server's certificate is not checked \
+                 and the API key can be intercepted"
             );
         }
         let config = Agent::config_builder()
@@ -231,10 +232,12 @@ impl Client {
             let (code, result) = self.attempt(get, &url, timeout);
             let elapsed = started.elapsed();
             log::debug!(
-                "request site={} endpoint={} status={code} ms={} attempt={attempt}",
-                self.site,
-                get.endpoint,
-                elapsed.as_millis()
+                site:% = self.site,
+                endpoint = get.endpoint,
+                status:% = code,
+                ms = elapsed.as_millis(),
+                attempt = attempt;
+                "request"
             );
             if let Some(observer) = &self.observer {
                 observer(&RequestOutcome {
@@ -259,17 +262,19 @@ impl Client {
             let left = deadline.saturating_duration_since(Instant::now());
             if left < delay.saturating_add(MIN_USEFUL_TIME) {
                 log::debug!(
-                    "not retrying site={} endpoint={}: the deadline is too close error={err}",
-                    self.site,
-                    get.endpoint
+                    site:% = self.site,
+                    endpoint = get.endpoint,
+                    error:% = err;
+                    "not retrying: the deadline is too close"
                 );
                 return Err(err);
             }
             log::debug!(
-                "retrying site={} endpoint={} in_ms={} after={code}",
-                self.site,
-                get.endpoint,
-                delay.as_millis()
+                site:% = self.site,
+                endpoint = get.endpoint,
+                in_ms = delay.as_millis(),
+                after:% = code;
+                "retrying"
             );
             std::thread::sleep(delay);
         }

@@ -37,11 +37,11 @@ impl Client {
             match self.get(&get, deadline) {
                 Ok(body) => {
                     decode_jobs_page(&body).map_err(|e| self.decode_error(&get, e, &body))?;
-                    log::debug!("api version detected site={} version={version}", self.site());
+                    log::debug!(site:% = self.site(), version:% = version; "api version detected");
                     return Ok(version);
                 }
                 Err(NbuError::NotAcceptable { .. }) => {
-                    log::debug!("api version refused site={} version={version}", self.site());
+                    log::debug!(site:% = self.site(), version:% = version; "api version refused");
                 }
                 Err(e) => return Err(e),
             }

@@ -150,9 +150,11 @@ impl Client {
         let (n_finished, n_not_done) = (finished.len(), not_done.len());
         let jobs = merge_jobs(vec![finished, not_done]);
         log::debug!(
-            "jobs fetched site={} finished={n_finished} not_done={n_not_done} merged={}",
-            self.site(),
-            jobs.len()
+            site:% = self.site(),
+            finished = n_finished,
+            not_done = n_not_done,
+            merged = jobs.len();
+            "jobs fetched"
         );
         Ok(jobs)
     }

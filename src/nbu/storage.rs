@@ -160,9 +160,10 @@ impl Client {
         let total = units.len();
         let kept = keep_disk_units(units);
         log::debug!(
-            "storage units fetched site={} total={total} kept={}",
-            self.site(),
-            kept.len()
+            site:% = self.site(),
+            total = total,
+            kept = kept.len();
+            "storage units fetched"
         );
         Ok(kept)
     }

@@ -310,6 +310,7 @@ impl Applier {
         } = p;
         let _previous = shared.swap(Arc::clone(&generation));
 
+        logging::set_format(generation.config.server.log_format);
         logging::set_level(generation.config.server.log_level);
         if let Some(file) = log_file {
             logging::set_file(file);
@@ -321,7 +322,7 @@ impl Applier {
                 self.metrics.forget_site(runtime.name());
             }
             self.metrics.cache_flushed(runtime.name(), reason);
-            log::info!("site cache flushed site={} reason={reason}", runtime.name());
+            log::info!(site = runtime.name(), reason = reason; "site cache flushed");
         }
         for runtime in &spawned {
             self.metrics.init_site(runtime.name());
@@ -344,7 +345,7 @@ impl Applier {
             new_listener.open(shared);
             shared.set_listen_addr(new_listener.local_addr());
             if let Some(old) = self.listener.replace(new_listener) {
-                log::info!("listener moved listen={}", shared.listen_addr());
+                log::info!(listen:% = shared.listen_addr(); "listener moved");
                 // The old port keeps accepting a moment: a client that read the old
                 // address just before the move gets its answer rather than a refusal.
                 self.draining.push((old, Instant::now() + MOVE_GRACE));
@@ -402,7 +403,7 @@ impl Applier {
             if p.handle.is_finished() {
                 let _ = p.handle.join();
             } else {
-                log::debug!("shutdown: poller still in a request site={}", p.site);
+                log::debug!(site = p.site.as_str(); "poller still in a request at shutdown");
             }
         }
     }

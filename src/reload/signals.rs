@@ -44,7 +44,7 @@ impl Registered {
                 for signal in self.signals.forever() {
                     match signal {
                         SIGHUP => {
-                            log::debug!("signal received signal=SIGHUP");
+                            log::debug!(signal = "SIGHUP"; "signal received");
                             let _ = events.send(Event::Reload {
                                 trigger: Trigger::Signal,
                                 force: false,
@@ -58,8 +58,8 @@ impl Registered {
                         _ => {
                             shutdown_requested = true;
                             log::info!(
-                                "shutdown requested signal={}",
-                                if signal == SIGINT { "SIGINT" } else { "SIGTERM" }
+                                signal = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+                                "shutdown requested"
                             );
                             let _ = events.send(Event::Shutdown);
                         }

@@ -215,7 +215,7 @@ impl Worker {
                 self.watch_deadline = Some((now + debounce).min(first + MAX_WATCH_WAIT));
             }
             Event::WatcherFailed(message) => {
-                log::warn!("config watcher failed error={message}; re-arming, polling meanwhile");
+                log::warn!(error:% = message; "config watcher failed; re-arming, polling meanwhile");
                 self.watch = None;
                 self.set_watcher_up(false);
                 self.rearm_at = Some(Instant::now() + Duration::from_secs(1));
@@ -294,7 +294,7 @@ impl Worker {
             }
             Err(e) => {
                 if self.watch_mode == WatchMode::Notify {
-                    log::warn!("config watcher unavailable error={e}; falling back to polling");
+                    log::warn!(error:% = e; "config watcher unavailable; falling back to polling");
                     self.rearm_at = Some(Instant::now() + REARM_EVERY);
                 }
                 self.set_watcher_up(false);
@@ -385,7 +385,7 @@ impl Worker {
         if let Some(watch) = self.watch.as_mut() {
             watch.set_referenced(referenced);
             if let Err(e) = watch.refresh() {
-                log::warn!("config watcher lost error={e}; re-arming, polling meanwhile");
+                log::warn!(error:% = e; "config watcher lost; re-arming, polling meanwhile");
                 self.watch = None;
                 self.set_watcher_up(false);
                 self.rearm_at = Some(Instant::now() + Duration::from_secs(1));
@@ -518,7 +518,7 @@ impl Worker {
             Ok(prepared) => {
                 self.applier.commit(prepared, &self.shared);
                 for warning in &loaded.warnings {
-                    log::warn!("config warning: {warning}");
+                    log::warn!(warning:% = warning; "config warning");
                 }
                 self.last_rejected_raw = None;
                 Some(self.finish(
@@ -579,13 +579,21 @@ fn clock_time(at: crate::timefmt::UnixMillis) -> String {
 }
 
 fn log_attempt(a: &Attempt) {
-    let base = format!(
-        "config reload {} trigger={} generation={} duration_ms={:.1}",
-        a.result, a.trigger, a.generation, a.duration_ms
-    );
+    let duration_ms = (a.duration_ms * 10.0).round() / 10.0;
     match a.result {
-        ReloadOutcome::Applied => log::info!("{base} changes={}", a.changes.join(",")),
-        ReloadOutcome::Unchanged => log::info!("{base}"),
+        ReloadOutcome::Applied => log::info!(
+            trigger:% = a.trigger,
+            generation = a.generation,
+            duration_ms = duration_ms,
+            changes:% = a.changes.join(",");
+            "config reload applied"
+        ),
+        ReloadOutcome::Unchanged => log::info!(
+            trigger:% = a.trigger,
+            generation = a.generation,
+            duration_ms = duration_ms;
+            "config reload unchanged"
+        ),
         ReloadOutcome::Rejected | ReloadOutcome::Failed => {
             let detail = if a.problems.is_empty() {
                 a.reason.clone().unwrap_or_default()
@@ -593,8 +601,13 @@ fn log_attempt(a: &Attempt) {
                 a.problems.join("; ")
             };
             log::warn!(
-                "{base} reason={:?} problems={detail}",
-                a.reason.as_deref().unwrap_or("")
+                trigger:% = a.trigger,
+                generation = a.generation,
+                duration_ms = duration_ms,
+                reason = a.reason.as_deref().unwrap_or(""),
+                problem_count = a.problems.len(),
+                problems:% = detail;
+                "config reload {}", a.result
             );
         }
     }
@@ -621,7 +634,7 @@ fn run_with_timeout<T: Send + 'static>(
             result
         }
         Err(e) => {
-            log::error!("cannot start the config reader thread error={e}");
+            log::error!(error:% = e; "cannot start the config reader thread");
             None
         }
     }

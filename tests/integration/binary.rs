@@ -13,19 +13,25 @@ use crate::support::*;
 const BIN: &str = env!("CARGO_BIN_EXE_nbu-exporter");
 
 /// The exporter as a child process; killed on drop.
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     stderr_path: PathBuf,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Running {
     fn spawn(dir: &Path, envs: &[(&str, &str)]) -> Running {
+        Running::spawn_with(dir, &[], envs)
+    }
+
+    /// The binary with `--config DIR/config.yaml` and `args`.
+    pub(crate) fn spawn_with(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Running {
         let stderr_path = dir.join("stderr.log");
         let mut command = Command::new(BIN);
         command
             .arg("--config")
             .arg(dir.join("config.yaml"))
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
@@ -48,34 +54,31 @@ impl Running {
         Pid::from_raw(self.child.id() as i32).expect("pid")
     }
 
-    fn signal(&self, signal: Signal) {
+    pub(crate) fn signal(&self, signal: Signal) {
         kill_process(self.pid(), signal).expect("kill");
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
-    /// Waits for the startup line and remembers the listen address.
-    fn wait_started(&mut self) {
-        let line = wait_for(Duration::from_secs(20), "startup log line", || {
+    /// Waits for the startup line (logfmt or JSON) and remembers the listen address.
+    pub(crate) fn wait_started(&mut self) {
+        let fields = wait_for(Duration::from_secs(20), "startup log line", || {
             self.stderr()
                 .lines()
-                .find(|l| l.contains("nbu-exporter started"))
-                .map(str::to_string)
+                .filter_map(|l| logline::parse_any(l).ok())
+                .find(|f| f.get("msg").is_some_and(|m| m == "nbu-exporter started"))
         });
-        let addr = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("listen="))
-            .expect("listen= in start line");
+        let addr = fields.get("listen").expect("listen in the start line");
         self.base = format!("http://{addr}");
     }
 
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         http_get(&agent(), &format!("{}{path}", self.base))
     }
 
-    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         wait_for(timeout, "process exit", || self.child.try_wait().ok().flatten())
     }
 
@@ -149,6 +152,50 @@ fn the_daemon_runs_with_two_malloc_arenas_however_started() {
     let env = environment_of(chosen.child.id());
     assert!(env.iter().any(|v| v == "MALLOC_ARENA_MAX=8"), "{env:?}");
     assert!(!env.iter().any(|v| v == "MALLOC_ARENA_MAX=2"), "{env:?}");
+}
+
+/// `--version` and `nbu_exporter_build_info` name the same build: version, revision,
+/// compiler, target. Built in a git checkout, the revision is its HEAD (a copy without
+/// `.git` says `unknown`: see `version::probe`'s tests).
+#[test]
+fn version_and_build_info_name_the_build() {
+    use nbu_exporter::version::{REVISION, RUSTC_VERSION, TARGET, VERSION};
+    let out = Command::new(BIN)
+        .arg("--version")
+        .output()
+        .expect("run --version");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("nbu-exporter {VERSION} (revision {REVISION}, rustc {RUSTC_VERSION}, target {TARGET})\n")
+    );
+    let commit = REVISION.len() == 40 && REVISION.chars().all(|c| c.is_ascii_hexdigit());
+    let overridden = std::env::var_os("NBU_EXPORTER_REVISION").is_some();
+    assert!(commit || REVISION == "unknown" || overridden, "{REVISION}");
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if checkout.join(".git").exists() && !overridden {
+        let head = Command::new("git")
+            .arg("-C")
+            .arg(checkout)
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        // Where git itself cannot answer here, the build could not either.
+        assert_eq!(REVISION, head.as_deref().unwrap_or("unknown"));
+    }
+
+    let sim = known_site();
+    let (_dir, p) = started_against(sim.port());
+    let m = Metrics::parse(&p.get("/metrics").1);
+    let labels = [
+        ("version", VERSION),
+        ("revision", REVISION),
+        ("rustc_version", RUSTC_VERSION),
+        ("target", TARGET),
+    ];
+    assert_eq!(m.get("nbu_exporter_build_info", &labels), Some(1.0), "{}", m.raw);
 }
 
 #[test]

@@ -12,6 +12,7 @@ use log::LevelFilter;
 use super::super::model::ServerConfig;
 use super::super::raw::{Field, RawServer};
 use super::{secs, Checker};
+use crate::logging::LogFormat;
 
 impl Checker<'_> {
     pub(super) fn server(&mut self, raw: &RawServer) -> ServerConfig {
@@ -24,6 +25,7 @@ impl Checker<'_> {
         let (collection_interval, collection_timeout) = self.collection_cadence(raw);
         let log_name = self.log_name(&raw.log_name);
         let log_level = self.log_level(&raw.log_level);
+        let log_format = self.log_format(&raw.log_format);
         let enable_lifecycle = self
             .boolean("server.enableLifecycle", &raw.enable_lifecycle, false)
             .unwrap_or_default();
@@ -38,6 +40,7 @@ impl Checker<'_> {
             collection_timeout,
             log_name,
             log_level,
+            log_format,
             enable_lifecycle,
             web_config_file,
             web: None,
@@ -117,6 +120,20 @@ impl Checker<'_> {
         }
     }
 
+    fn log_format(&mut self, field: &Field) -> LogFormat {
+        match self.opt_text("server.logFormat", field, "a log format") {
+            Some(Some(text)) => LogFormat::parse(&text.value).unwrap_or_else(|| {
+                let shown = text.shown();
+                self.problem(
+                    "server.logFormat",
+                    format!("{shown} is not a log format (expected logfmt or json)"),
+                );
+                LogFormat::Logfmt
+            }),
+            _ => LogFormat::Logfmt,
+        }
+    }
+
     fn log_level(&mut self, field: &Field) -> LevelFilter {
         match self.opt_text("server.logLevel", field, "a log level") {
             Some(Some(text)) => match text.value.trim().to_ascii_lowercase().as_str() {
@@ -180,6 +197,7 @@ mod tests {
             ("server: {uri: \"/a b\"}\n", &["server.uri: \"/a b\" must be a plain path (no whitespace, ? or #)"]),
             ("server: {collectionInterval: 5m, collectionTimeout: 10m}\n", &["server.collectionTimeout: must not exceed server.collectionInterval (a sweep must end before the next one starts)"]),
             ("server: {logLevel: verbose}\n", &["server.logLevel: \"verbose\" is not a log level (expected error, warn, info, debug or trace)"]),
+            ("server: {logFormat: text}\n", &["server.logFormat: \"text\" is not a log format (expected logfmt or json)"]),
         ];
         check_table(cases);
     }

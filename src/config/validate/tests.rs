@@ -13,6 +13,7 @@ use super::super::model::{Config, ReloadSettings, Scheme, Secret, ServerConfig, 
 use super::test_support::{check, check_table, load_ok, test_env, Fixture, SENTINEL, SITE};
 use super::{secs, FileData};
 use crate::api_version::ApiVersion;
+use crate::logging::LogFormat;
 
 #[test]
 fn bad_files_report_exact_problems() {
@@ -70,6 +71,7 @@ fn defaults() {
             collection_timeout: secs(120),
             log_name: None,
             log_level: LevelFilter::Info,
+            log_format: LogFormat::Logfmt,
             enable_lifecycle: false,
             web_config_file: None,
             web: None,
@@ -98,12 +100,13 @@ fn defaults() {
 
     // A short collection interval bounds the default timeout; 0 disables polling.
     let yaml = format!(
-            "server: {{collectionInterval: 30s, logName: stdout, logLevel: DEBUG}}\nreload: {{pollInterval: 0}}\n{SITE}"
+            "server: {{collectionInterval: 30s, logName: stdout, logLevel: DEBUG, logFormat: JSON}}\nreload: {{pollInterval: 0}}\n{SITE}"
         );
     let c = load_ok(&fx, &yaml).config;
     assert_eq!(c.server.collection_timeout, secs(30));
     assert_eq!(c.server.log_name, None);
     assert_eq!(c.server.log_level, LevelFilter::Debug);
+    assert_eq!(c.server.log_format, LogFormat::Json);
     assert_eq!(c.reload.poll_interval, None);
 }
 

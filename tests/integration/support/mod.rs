@@ -1,9 +1,11 @@
 //! Test support: a `TestDaemon` that runs the exporter in-process on 127.0.0.1:0 in its
-//! own temp dir and shuts down on drop, simulated NetBackup sites, deadline-bounded waits
-//! and a small Prometheus text parser.
+//! own temp dir and shuts down on drop, simulated NetBackup sites, deadline-bounded waits,
+//! a small Prometheus text parser, a raw HTTP exchange that shows the wire bytes, and
+//! strict log line readers (`logline`).
 
 #![allow(dead_code)]
 
+pub mod logline;
 pub mod modgraph;
 
 use std::collections::BTreeMap;
@@ -351,4 +353,111 @@ fn split_labels(inner: &str) -> Vec<String> {
 
 pub fn write_file(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write file");
+}
+
+/// An answer as it came over the wire, the body de-chunked but not decoded.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    /// Header fields, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == &name.to_ascii_lowercase())
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `METHOD path` on one connection with these extra header fields; reads the answer to
+/// the end (the exporter closes after one request), at most 10 s and 256 MiB.
+pub fn raw_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> RawAnswer {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for (name, value) in fields {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 64 * 1024];
+    while Instant::now() < deadline && raw.len() < 256 << 20 {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no complete head in {:?}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    RawAnswer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The payload of a chunked body (chunk extensions and trailers ignored).
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = String::from_utf8_lossy(&data[..line_end]);
+        let size_text = size_text.split(';').next().unwrap_or_default().trim().to_string();
+        let size = usize::from_str_radix(&size_text, 16).expect("chunk size");
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// A gzip body decoded; the test fails unless it is exactly one valid member.
+pub fn gunzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    // The bufread decoder takes no more than the member from the slice.
+    let mut decoder = flate2::bufread::GzDecoder::new(body);
+    let mut out = Vec::new();
+    decoder.read_to_end(&mut out).expect("a valid gzip member");
+    let rest = decoder.into_inner();
+    assert!(rest.is_empty(), "{} bytes after the gzip member", rest.len());
+    out
 }

@@ -1,0 +1,157 @@
+//! The `/metrics` answer. The sites' part of the body depends only on their snapshots,
+//! which change when a sweep publishes or a reload swaps sites, so it is rendered once per
+//! set of snapshots and, on the first request that accepts gzip, compressed once; the
+//! self-metrics part is rendered (and compressed) per scrape and appended. The answer is
+//! gzip when `Accept-Encoding` allows it, plain text otherwise.
+//!
+//! It must not know how snapshots are made or what the text holds: `metrics` renders,
+//! `gzip` compresses, this module only decides what to reuse.
+
+use std::cell::RefCell;
+use std::io::Read;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+use tiny_http::{Header, Request, Response};
+
+use super::gzip::{self, Coding, DeflatedPrefix, TailCompressor};
+use super::header;
+use crate::collect::SiteSnapshot;
+use crate::metrics::{self, ExporterMetrics};
+use crate::state::Generation;
+
+/// The sites' part last rendered, shared by a listener's workers.
+#[derive(Default)]
+pub(super) struct SitesCache(Mutex<Option<Arc<RenderedSites>>>);
+
+/// The sites' part of the body for one set of snapshots.
+pub(super) struct RenderedSites {
+    /// The snapshots it was rendered from, in view order; held so that a pointer match
+    /// can never be a freed snapshot's address reused.
+    snapshots: Vec<Arc<SiteSnapshot>>,
+    plain: Vec<u8>,
+    deflated: OnceLock<Option<DeflatedPrefix>>,
+}
+
+impl RenderedSites {
+    /// The compressed form, made by the first request that wants it (others wait).
+    fn deflated(&self) -> Option<&DeflatedPrefix> {
+        self.deflated
+            .get_or_init(|| DeflatedPrefix::new(&self.plain))
+            .as_ref()
+    }
+}
+
+impl SitesCache {
+    /// The sites' part for `snapshots`: the one kept if they are the same snapshots (by
+    /// pointer), else a fresh rendering, which is kept instead.
+    pub(super) fn get(&self, snapshots: Vec<Arc<SiteSnapshot>>) -> Arc<RenderedSites> {
+        if let Some(kept) = self.0.lock().as_ref() {
+            let same = kept.snapshots.len() == snapshots.len()
+                && kept
+                    .snapshots
+                    .iter()
+                    .zip(&snapshots)
+                    .all(|(a, b)| Arc::ptr_eq(a, b));
+            if same {
+                return Arc::clone(kept);
+            }
+        }
+        // Rendered outside the lock: a worker that needs the kept part meanwhile is not
+        // held up by this one.
+        let mut plain = Vec::new();
+        metrics::render_sites(&snapshots, &mut plain);
+        plain.shrink_to_fit();
+        let rendered = Arc::new(RenderedSites {
+            snapshots,
+            plain,
+            deflated: OnceLock::new(),
+        });
+        *self.0.lock() = Some(Arc::clone(&rendered));
+        rendered
+    }
+}
+
+/// What a worker keeps between scrapes: the per-scrape part, plain and compressed, and
+/// the compressor (allocated by the first gzip scrape).
+struct Scratch {
+    tail: Vec<u8>,
+    gzip_tail: Vec<u8>,
+    compressor: Option<TailCompressor>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch { tail: Vec::new(), gzip_tail: Vec::new(), compressor: None })
+    };
+}
+
+/// Above this a worker's kept per-scrape buffer is given back after use.
+const SCRATCH_KEEP_MAX: usize = 1 << 20;
+
+/// Which coding the request's `Accept-Encoding` fields allow.
+pub(super) fn coding(request: &Request) -> Option<Coding> {
+    gzip::negotiate(
+        request
+            .headers()
+            .iter()
+            .filter(|h| h.field.equiv("Accept-Encoding"))
+            .map(|h| h.value.as_str()),
+    )
+}
+
+/// Answers a `/metrics` request from one generation: the sites' part `sites` (rendered
+/// from that generation's snapshots) and this scrape's self-metrics, in `coding`.
+pub(super) fn respond(
+    request: Request,
+    coding: Coding,
+    sites: &RenderedSites,
+    generation: &Generation,
+    exporter: &ExporterMetrics,
+) {
+    SCRATCH.with_borrow_mut(|s| {
+        s.tail.clear();
+        metrics::render_exporter(generation.number, &generation.sha_short, exporter, &mut s.tail);
+        let gzip_prefix = match coding {
+            Coding::Gzip => sites.deflated(),
+            Coding::Identity => None,
+        };
+        let compressed = gzip_prefix.and_then(|prefix| {
+            let compressor = s.compressor.get_or_insert_with(TailCompressor::new);
+            compressor.finish(prefix, &s.tail, &mut s.gzip_tail)?;
+            Some(prefix)
+        });
+        match compressed {
+            Some(prefix) => {
+                let body = (&gzip::HEADER[..]).chain(prefix.blocks()).chain(&s.gzip_tail[..]);
+                let len = gzip::HEADER.len() + prefix.blocks().len() + s.gzip_tail.len();
+                send(request, body, len, Some("gzip"));
+            }
+            // Identity, or (never expected) a compressor failure: plain text is correct.
+            None => {
+                let body = sites.plain.as_slice().chain(&s.tail[..]);
+                send(request, body, sites.plain.len() + s.tail.len(), None);
+            }
+        }
+        for buf in [&mut s.tail, &mut s.gzip_tail] {
+            if buf.capacity() > SCRATCH_KEEP_MAX {
+                *buf = Vec::new();
+            }
+        }
+    })
+}
+
+fn send(request: Request, body: impl Read, len: usize, encoding: Option<&str>) {
+    let headers: Vec<Header> = [
+        header("Content-Type", metrics::CONTENT_TYPE),
+        header("Vary", "Accept-Encoding"),
+        encoding.and_then(|e| header("Content-Encoding", e)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let response = Response::new(tiny_http::StatusCode(200), headers, body, Some(len), None);
+    if let Err(e) = request.respond(response) {
+        log::debug!(error:% = e; "http response not delivered");
+    }
+}
