@@ -13,7 +13,8 @@
 //!
 //! `config` owns the file format and validation, `nbu` the REST client, `collect` the
 //! pollers and snapshots, `metrics` the text output, `reload` the triggers and the worker,
-//! `http` the listener, `daemon` the thread topology, `sim` the simulated NetBackup.
+//! `http` the listener, `daemon` the thread topology, `sim` the simulated NetBackup,
+//! `manual` the man pages and shell completions generated from `cli`.
 
 pub mod cli;
 pub mod collect;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod daemon;
 pub mod http;
 pub mod logging;
+pub mod manual;
 pub mod metrics;
 pub mod nbu;
 pub mod notify;
