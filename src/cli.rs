@@ -58,6 +58,9 @@ pub enum Command {
     },
     /// Run the exporter against a built-in simulated NetBackup (two sites) on loopback.
     Demo {
+        /// Address for the exporter to listen on (0.0.0.0 to publish it from a container).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
         /// Port for the exporter.
         #[arg(long, default_value_t = 2112)]
         port: u16,
@@ -102,7 +105,7 @@ pub fn run(cli: Cli, signals: Option<Registered>) -> ExitCode {
         Some(Command::Reload { pid, url, timeout }) => {
             crate::reload::client::run(&cli.config, pid, url, &timeout)
         }
-        Some(Command::Demo { port, jobs }) => demo(port, jobs, signals),
+        Some(Command::Demo { host, port, jobs }) => demo(host, port, jobs, signals),
         Some(Command::Simulate {
             port,
             api_key,
@@ -160,7 +163,7 @@ fn check_config(path: &Path) -> ExitCode {
 /// The API key the demo's simulated servers accept.
 const DEMO_KEY: &str = "demo-api-key";
 
-fn demo(port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
+fn demo(host: std::net::IpAddr, port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
     crate::logging::init(log::LevelFilter::Info);
     let now = now_millis();
     let big = DataSpec {
@@ -188,7 +191,7 @@ fn demo(port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
     let config_path = dir.join("config.yaml");
     let yaml = format!(
         "# nbu-exporter demo config: edit and save to see a hot reload.\n\
-         server:\n  host: 127.0.0.1\n  port: {port}\n  uri: /metrics\n  scrapingInterval: 1h\n  collectionInterval: 30s\n  enableLifecycle: true\n\
+         server:\n  host: \"{host}\"\n  port: {port}\n  uri: /metrics\n  scrapingInterval: 1h\n  collectionInterval: 30s\n  enableLifecycle: true\n\
          nbuservers:\n\
          \x20 - site: paris\n    scheme: http\n    host: 127.0.0.1\n    port: {}\n    apiKey: {DEMO_KEY}\n\
          \x20 - site: london\n    scheme: http\n    host: 127.0.0.1\n    port: {}\n    apiKey: {DEMO_KEY}\n",
