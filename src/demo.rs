@@ -16,7 +16,7 @@ use crate::reload::signals::Registered;
 /// The API key the demo's simulated servers accept.
 const DEMO_KEY: &str = "demo-api-key";
 
-pub fn demo(port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
+pub fn demo(host: std::net::IpAddr, port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
     crate::logging::init(log::LevelFilter::Info);
     let now = now_millis();
     let big = DataSpec {
@@ -44,7 +44,7 @@ pub fn demo(port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
     let config_path = dir.join("config.yaml");
     let yaml = format!(
         "# nbu-exporter demo config: edit and save to see a hot reload.\n\
-         server:\n  host: 127.0.0.1\n  port: {port}\n  uri: /metrics\n  scrapingInterval: 1h\n  collectionInterval: 30s\n  enableLifecycle: true\n\
+         server:\n  host: \"{host}\"\n  port: {port}\n  uri: /metrics\n  scrapingInterval: 1h\n  collectionInterval: 30s\n  enableLifecycle: true\n\
          nbuservers:\n\
          \x20 - site: paris\n    scheme: http\n    host: 127.0.0.1\n    port: {}\n    apiKey: {DEMO_KEY}\n\
          \x20 - site: london\n    scheme: http\n    host: 127.0.0.1\n    port: {}\n    apiKey: {DEMO_KEY}\n",

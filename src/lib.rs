@@ -17,7 +17,8 @@
 //! listener, `reload` the triggers, the worker and `apply` (how a generation is built),
 //! `daemon` the thread topology, `demo` the `demo`/`simulate` subcommands over the simulated
 //! NetBackup of the `nbu-sim` crate (only with the `demo` feature). Arrows between them point
-//! one way; `ARCHITECTURE.md` lists them.
+//! one way; `ARCHITECTURE.md` lists them. `manual` generates the man pages and shell
+//! completions from `cli`.
 
 pub mod api_version;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod demo;
 pub mod fetch_ca;
 pub mod http_server;
 pub mod logging;
+pub mod manual;
 pub mod metrics;
 pub mod nbu;
 pub mod reload;
