@@ -1,10 +1,14 @@
 //! Decoding speed of NetBackup pages: one full `/admin/jobs` page (100 jobs with the
-//! 77 attributes a real server sends, most of them unused by the exporter) and one
-//! 100-unit `/storage/storage-units` page. Throughput is reported per record (jobs/s).
+//! 77 attributes a real server sends, most of them unused by the exporter), one 100-unit
+//! `/storage/storage-units` page, and one 100-record page of the opt-in collectors' drives,
+//! tape media and malware scan results. Throughput is reported per record.
 //!
 //! The pages are generated here; the bench must not read fixture files.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use nbu_exporter::nbu::drives::decode_drives_page;
+use nbu_exporter::nbu::malware::decode_malware_page;
+use nbu_exporter::nbu::tape_media::decode_tape_media_page;
 use nbu_exporter::nbu::{decode_jobs_page, decode_storage_page};
 use serde_json::{json, Map, Value};
 
@@ -164,6 +168,57 @@ fn storage_page() -> Vec<u8> {
     serde_json::to_vec(&body).expect("serialise the storage page")
 }
 
+/// `{data, meta, links}` around 100 records made by `record`.
+fn page(record: impl Fn(usize) -> Value, meta: Value) -> Vec<u8> {
+    let data: Vec<Value> = (0..100).map(record).collect();
+    serde_json::to_vec(&json!({"data": data, "meta": meta, "links": {"self": {"href": "x"}}})).expect("page")
+}
+
+fn drives_page() -> Vec<u8> {
+    page(
+        |i| {
+            json!({"type": "drive", "id": format!("drive-{i:03}"), "attributes": {
+                "driveType": "DT_HCART3", "driveStatus": if i % 9 == 0 { "DRIVE_STATUS_DOWN" } else { "DRIVE_STATUS_UP" },
+                "robotType": "TLD", "robotNumber": i % 4, "deviceHost": "media-01.example.com",
+                "driveControl": "TLD", "cleaningComment": "", "tapeAlert1": 0, "tapeAlert2": 0,
+                "lastCleaningTime": "2025-01-01T00:00:00.000Z",
+                "devicePaths": [{"driveName": format!("drive-{i:03}"), "deviceHost": "media-01.example.com",
+                                  "pathStatus": "PATH_STATUS_UP", "isEnabled": true}]}})
+        },
+        json!({"pagination": {"count": 250, "offset": 0, "limit": 100, "first": 0, "last": 200, "next": 100}}),
+    )
+}
+
+fn tape_media_page() -> Vec<u8> {
+    page(
+        |i| {
+            json!({"type": "volumeInfo", "id": format!("M{i:05}"), "links": {"self": {"href": "x"}}, "attributes": {
+                "barcode": format!("M{i:05}L8"), "mediaType": "HCART3", "volumePool": format!("pool-{}", i % 7),
+                "volumeGroup": "000_00000_TLD", "mediaStatus": "ACTIVE MULTIPLEXED", "kiloBytes": 12_000_000_000i64,
+                "images": 40, "validImages": 38, "mounts": 120, "maxMounts": 0, "slot": i,
+                "lastWritten": "2025-01-01T00:00:00.000Z", "lastRead": "2025-01-01T00:00:00.000Z",
+                "volumeExpiration": "2026-01-01T00:00:00.000Z",
+                "robot": {"robotType": "TLD", "robotNumber": 0, "robotHost": "media-01.example.com"}}})
+        },
+        json!({"pagination": {"limit": 100, "next": "opaque-cursor-0100", "rangeTruncated": false}}),
+    )
+}
+
+fn malware_page() -> Vec<u8> {
+    page(
+        |i| {
+            json!({"type": "scanResult", "id": format!("scan-{i}"), "attributes": {
+                "scanState": "SCAN_COMPLETED", "scanResult": "CLEAN", "numberOfFilesScanned": 150_000 + i,
+                "totalNumberOfFiles": 150_000 + i, "numberOfFilesImpacted": i % 3, "client": format!("client-{i:03}"),
+                "backupTime": 1_735_725_600 + i, "dateOfScan": "2025-01-01T10:00:00.000Z",
+                "startDateOfScan": "2025-01-01T09:00:00.000Z", "endDateOfScan": "2025-01-01T10:00:00.000Z",
+                "policyType": "STANDARD", "backupType": "FULL", "triggerMethod": "MANUAL", "policyName": "gold",
+                "scanContext": "BACKUP", "iaCreateJobId": 0, "iaDisplayName": ""}})
+        },
+        json!({"pagination": {"count": 350, "pages": 4, "page": 0, "offset": 0, "limit": 100, "first": 0, "last": 300, "next": 100}}),
+    )
+}
+
 fn bench_decode(c: &mut Criterion) {
     let jobs = jobs_page();
     assert_eq!(decode_jobs_page(&jobs).map(|p| p.jobs.len()), Ok(100));
@@ -175,6 +230,21 @@ fn bench_decode(c: &mut Criterion) {
     let storage = storage_page();
     group.bench_function(format!("storage_page_100 ({} KiB)", storage.len() / 1024), |b| {
         b.iter(|| decode_storage_page(black_box(&storage)).map(|p| p.units.len()))
+    });
+    let drives = drives_page();
+    assert_eq!(decode_drives_page(&drives).map(|p| p.len()), Ok(100));
+    group.bench_function(format!("drives_page_100 ({} KiB)", drives.len() / 1024), |b| {
+        b.iter(|| decode_drives_page(black_box(&drives)).map(|p| p.len()))
+    });
+    let media = tape_media_page();
+    assert_eq!(decode_tape_media_page(&media).map(|p| p.len()), Ok(100));
+    group.bench_function(format!("tape_media_page_100 ({} KiB)", media.len() / 1024), |b| {
+        b.iter(|| decode_tape_media_page(black_box(&media)).map(|p| p.len()))
+    });
+    let malware = malware_page();
+    assert_eq!(decode_malware_page(&malware).map(|p| p.len()), Ok(100));
+    group.bench_function(format!("malware_page_100 ({} KiB)", malware.len() / 1024), |b| {
+        b.iter(|| decode_malware_page(black_box(&malware)).map(|p| p.len()))
     });
     group.finish();
 }

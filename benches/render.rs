@@ -92,6 +92,7 @@ fn view(
                     collected_at: 1_700_000_000_456,
                 }),
                 collectors: Vec::new(),
+                parts: Default::default(),
                 last_error: None,
             })
         })

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::api_version::ApiVersion;
+use crate::config::model::CollectorKey;
 use crate::config::{Config, Scheme, SiteConfig};
 use crate::nbu::leaf::presented_leaf;
 use crate::nbu::x509::{utc_text, CertSummary};
@@ -164,13 +165,14 @@ pub const PARTS: &[Part] = {
     ]
 };
 
-/// The opt-in collectors (`collectors.<key>`) a config enables.
-///
-/// Seam: the config model has no opt-in collectors yet (`collectors:` is still an inert
-/// section), so none is enabled and only the core parts are checked. Once `Config` carries
-/// `collectors.<key>.enabled`, return those keys here and their [`PARTS`] rows apply.
-pub fn enabled_collectors(_config: &Config) -> Vec<&'static str> {
-    Vec::new()
+/// The opt-in collectors (`collectors.<key>`, as the file names them) a config enables;
+/// their [`PARTS`] rows are checked after the core ones.
+pub fn enabled_collectors(config: &Config) -> Vec<&'static str> {
+    CollectorKey::ALL
+        .into_iter()
+        .filter(|key| config.collectors.get(*key).enabled)
+        .map(CollectorKey::name)
+        .collect()
 }
 
 /// The outcome of one check.

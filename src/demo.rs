@@ -8,13 +8,36 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use nbu_sim::{now_millis, DataSpec, SimData, SimOptions, SimServer};
+use nbu_sim::{now_millis, DataSpec, ResourceSpec, SimData, SimOptions, SimResources, SimServer};
 
 use crate::daemon::{Daemon, DaemonOptions};
 use crate::reload::signals::Registered;
 
 /// The API key the demo's simulated servers accept.
 const DEMO_KEY: &str = "demo-api-key";
+
+/// Every opt-in collector, so the demo shows all of their series.
+const DEMO_COLLECTORS: &str = "collectors:\n\
+  \x20 alerts: {enabled: true}\n\
+  \x20 malware: {enabled: true}\n\
+  \x20 catalog: {enabled: true}\n\
+  \x20 slo: {enabled: true}\n\
+  \x20 tape: {enabled: true}\n\
+  \x20 perClient: {enabled: true, allowlist: [client0001.sim.example, client0002.sim.example, no-such-client]}\n";
+
+/// `data` plus tape, disk pools, alerts, malware, catalog and SLO records (seeded).
+fn with_resources(data: SimData, seed: u64, now: nbu_sim::UnixMillis) -> SimData {
+    SimData {
+        resources: SimResources::generate(
+            &ResourceSpec {
+                seed,
+                ..ResourceSpec::default()
+            },
+            now,
+        ),
+        ..data
+    }
+}
 
 pub fn demo(host: std::net::IpAddr, port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
     crate::logging::init(log::LevelFilter::Info);
@@ -29,8 +52,14 @@ pub fn demo(host: std::net::IpAddr, port: u16, jobs: usize, signals: Option<Regi
     };
     let started = (|| -> std::io::Result<(SimServer, SimServer)> {
         Ok((
-            SimServer::start(SimOptions::new(DEMO_KEY, SimData::generate(&big, now)))?,
-            SimServer::start(SimOptions::new(DEMO_KEY, SimData::known(now)))?,
+            SimServer::start(SimOptions::new(
+                DEMO_KEY,
+                with_resources(SimData::generate(&big, now), 9, now),
+            ))?,
+            SimServer::start(SimOptions::new(
+                DEMO_KEY,
+                with_resources(SimData::known(now), 3, now),
+            ))?,
         ))
     })();
     let (paris, london) = match started {
@@ -50,7 +79,7 @@ pub fn demo(host: std::net::IpAddr, port: u16, jobs: usize, signals: Option<Regi
          \x20 - site: london\n    scheme: http\n    host: 127.0.0.1\n    port: {}\n    apiKey: {DEMO_KEY}\n",
         paris.port(),
         london.port()
-    );
+    ) + DEMO_COLLECTORS;
     let written = std::fs::create_dir_all(&dir).and_then(|()| {
         use std::os::unix::fs::OpenOptionsExt;
         // 0600: the file holds an API key (a demo one, but the exporter checks anyway).

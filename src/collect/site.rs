@@ -1,15 +1,18 @@
 //! One NetBackup site at run time: its snapshot cache, its current poll settings (client,
-//! cadence, deadline, window) and the poller thread that sweeps it.
+//! cadence, deadline, window, collectors) and the poller thread that sweeps jobs and
+//! storage, which owns the site's collector parts scheduler (`parts`) and joins it.
 //!
 //! A `SiteRuntime` is bound to one NetBackup address for its whole life. When a reload
 //! changes the address, the reload worker retires the runtime and builds a new one with an
 //! empty cache, so a sweep still running against the old server publishes only into the
 //! retired runtime, which nothing reads. Settings that do not change the address (API key,
-//! TLS, intervals) are swapped in place and keep the cache.
+//! TLS, intervals) are swapped in place and keep the cache. The per-client book lives here
+//! too, so it goes with the cache. A collector disabled by a reload loses its data and
+//! self-metrics in `update`, before the reload answers.
 //!
 //! It must not know about HTTP, reload triggers, the config file or the exporter's
-//! self-metrics: each collector run, and the expiry of the certificate the primary presents,
-//! is told to a `CollectionObserver` its owner supplies.
+//! self-metrics: each collector run, a part's support and removal, and the expiry of the
+//! certificate the primary presents are told to a `CollectionObserver` its owner supplies.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,37 +20,34 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
-use crate::collect::snapshot::{CollectorRun, SiteSnapshot, Sourced};
+use crate::collect::collectors::{self, Part, CLIENT_BACKUPS, PARTS};
+use crate::collect::freshness::FreshnessBook;
+use crate::collect::parts::{parts_loop, PartOutcome, PartsCmd, PartsHost};
+use crate::collect::snapshot::{CollectorRun, PartState, SiteSnapshot, Sourced};
 use crate::collect::summary::JobsSummary;
-use crate::config::{SiteAddress, SiteConfig};
-use crate::nbu::{ApiVersion, Client};
+use crate::config::SiteAddress;
+use crate::nbu::ApiVersion;
 use crate::timefmt::now_millis;
 
-/// What a sweep tells its observer about a site.
+pub use super::settings::PollSettings;
+
+/// What a site's poller tells its observer.
 pub enum SweepReport<'a> {
-    /// How one collector run went.
+    /// How one collector run went (the jobs and storage sweep's, or a part's).
     Collector(&'a CollectorRun),
+    /// Whether the site's API version has a collector part's endpoint.
+    Supported { collector: &'a str, supported: bool },
+    /// A reload disabled a collector part: its self-metrics go with its series.
+    Disabled { collector: &'a str },
     /// The `notAfter` (Unix seconds) of the certificate the primary presents; `None` when
     /// the site speaks plain HTTP, so it has none.
     TlsCertExpiry(Option<i64>),
 }
 
-/// Told, after each sweep of a site, what it found (site name, report).
+/// Told what a site's poller found (site name, report).
 pub type CollectionObserver = Arc<dyn Fn(&str, SweepReport<'_>) + Send + Sync>;
-
-/// What a poller needs for a sweep; replaced as a whole on reload.
-pub struct PollSettings {
-    pub site: SiteConfig,
-    pub client: Arc<Client>,
-    /// Time between sweep starts.
-    pub interval: Duration,
-    /// Hard deadline of one sweep.
-    pub timeout: Duration,
-    /// The jobs look-back window.
-    pub window: Duration,
-}
 
 enum PollerCmd {
     /// Begin polling (sent after the generation holding this runtime is live).
@@ -65,8 +65,11 @@ pub struct SiteRuntime {
     snapshot: RwLock<Arc<SiteSnapshot>>,
     settings: RwLock<Arc<PollSettings>>,
     commands: Sender<PollerCmd>,
+    parts_commands: Sender<PartsCmd>,
     retired: AtomicBool,
     sweeps: AtomicU64,
+    observer: CollectionObserver,
+    freshness: Mutex<FreshnessBook>,
 }
 
 /// The thread of a runtime; joined on shutdown or when it has finished after retirement.
@@ -82,21 +85,46 @@ impl SiteRuntime {
         observer: CollectionObserver,
     ) -> std::io::Result<(Arc<SiteRuntime>, PollerThread)> {
         let (tx, rx) = crossbeam_channel::unbounded();
+        let (parts_tx, parts_rx) = crossbeam_channel::unbounded();
         let name = settings.site.name.clone();
+        let mut book = FreshnessBook::default();
+        if settings.collectors.per_client.enabled {
+            book.set_allowlist(&settings.collectors.allowlist);
+        }
         let runtime = Arc::new(SiteRuntime {
             name: name.clone(),
             address: settings.site.address(),
             snapshot: RwLock::new(Arc::new(SiteSnapshot::empty(&name))),
             settings: RwLock::new(Arc::new(settings)),
             commands: tx,
+            parts_commands: parts_tx.clone(),
             retired: AtomicBool::new(false),
             sweeps: AtomicU64::new(0),
+            observer: Arc::clone(&observer),
+            freshness: Mutex::new(book),
         });
+        let parts_runtime = Arc::clone(&runtime);
+        let parts = std::thread::Builder::new()
+            .name(format!("parts-{}", truncate(&name, 9)))
+            .spawn(move || parts_loop(&*parts_runtime, &parts_rx, &parts_tx))?;
         let thread_runtime = Arc::clone(&runtime);
-        let handle = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name(format!("poll-{}", truncate(&name, 10)))
-            .spawn(move || poll_loop(&thread_runtime, &rx, &observer))?;
-        Ok((runtime, PollerThread { site: name, handle }))
+            .spawn(move || {
+                poll_loop(&thread_runtime, &rx, &observer);
+                // The parts scheduler got `Stop` with the poller; it ends once its runs
+                // in flight have (each bounded by its deadline).
+                if parts.join().is_err() {
+                    log::error!(site = thread_runtime.name(); "collector parts scheduler panicked");
+                }
+            });
+        match spawned {
+            Ok(handle) => Ok((runtime, PollerThread { site: name, handle })),
+            Err(e) => {
+                runtime.retire();
+                Err(e)
+            }
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -121,30 +149,179 @@ impl SiteRuntime {
         Arc::clone(&self.settings.read())
     }
 
-    /// Lets the poller begin.
+    /// Lets the poller and the collector parts begin.
     pub fn start(&self) {
         let _ = self.commands.send(PollerCmd::Start);
+        let _ = self.parts_commands.send(PartsCmd::Start);
     }
 
     /// Swaps in new settings; `sweep_now` asks for an immediate sweep (new credentials).
+    /// A collector part the new settings disable loses its data and its self-metrics here,
+    /// so the next scrape no longer shows it; one they enable runs at once.
     pub fn update(&self, settings: PollSettings, sweep_now: bool) {
-        *self.settings.write() = Arc::new(settings);
+        {
+            // Lock order, as in `publish_part`: snapshot, then settings.
+            let mut snapshot = self.snapshot.write();
+            let new_collectors = settings.collectors.clone();
+            let old = std::mem::replace(&mut *self.settings.write(), Arc::new(settings));
+            let mut next: Option<SiteSnapshot> = None;
+            for part in &PARTS {
+                if old.collectors.get(part.key).enabled && !new_collectors.get(part.key).enabled {
+                    next.get_or_insert_with(|| (**snapshot).clone())
+                        .parts
+                        .remove(part.label);
+                    (self.observer)(
+                        &self.name,
+                        SweepReport::Disabled {
+                            collector: part.label,
+                        },
+                    );
+                }
+            }
+            let mut book = self.freshness.lock();
+            if !new_collectors.per_client.enabled {
+                book.clear();
+            } else if old.collectors.allowlist != new_collectors.allowlist
+                || !old.collectors.per_client.enabled
+            {
+                book.set_allowlist(&new_collectors.allowlist);
+                let next = next.get_or_insert_with(|| (**snapshot).clone());
+                if let Some(PartState {
+                    data: Some((value, _)),
+                    ..
+                }) = next.parts.get_mut(CLIENT_BACKUPS)
+                {
+                    *value = Arc::new(book.view());
+                }
+            }
+            if let Some(next) = next {
+                *snapshot = Arc::new(next);
+            }
+        }
         let _ = self.commands.send(PollerCmd::Refresh { sweep_now });
+        let _ = self.parts_commands.send(PartsCmd::Refresh);
     }
 
-    /// Stops the poller and makes later publishes no-ops. Does not wait: a sweep in flight
-    /// ends by its own deadline.
+    /// Stops the poller and the parts and makes later publishes no-ops. Does not wait: a
+    /// request in flight ends by its own deadline.
     pub fn retire(&self) {
         self.retired.store(true, Ordering::SeqCst);
         let _ = self.commands.send(PollerCmd::Stop);
+        let _ = self.parts_commands.send(PartsCmd::Stop);
     }
 
-    fn publish(&self, snapshot: SiteSnapshot) {
+    /// Publishes the jobs and storage sweep's snapshot, keeping the parts' current data.
+    fn publish(&self, mut snapshot: SiteSnapshot) {
         if self.retired.load(Ordering::SeqCst) {
             return;
         }
-        *self.snapshot.write() = Arc::new(snapshot);
+        {
+            let mut current = self.snapshot.write();
+            snapshot.parts = current.parts.clone();
+            *current = Arc::new(snapshot);
+        }
         self.sweeps.fetch_add(1, Ordering::SeqCst);
+        let _ = self.parts_commands.send(PartsCmd::Swept);
+    }
+
+    /// Folds one collector part's outcome into the snapshot, with its self-metrics. Does
+    /// nothing once retired or when the part has been disabled meanwhile (checked under
+    /// the snapshot lock, which `update` holds while it disables parts).
+    pub(crate) fn publish_part(&self, part: &'static Part, outcome: PartOutcome) {
+        let mut current = self.snapshot.write();
+        if self.retired.load(Ordering::SeqCst) || !self.settings.read().collectors.get(part.key).enabled {
+            return;
+        }
+        let mut next = (**current).clone();
+        let state = next.parts.entry(part.label).or_insert(PartState {
+            supported: true,
+            data: None,
+            last_run: None,
+        });
+        let (site, label) = (self.name.as_str(), part.label);
+        match outcome {
+            PartOutcome::Unsupported => {
+                state.supported = false;
+                state.data = None;
+                state.last_run = None;
+                (self.observer)(
+                    site,
+                    SweepReport::Supported {
+                        collector: label,
+                        supported: false,
+                    },
+                );
+            }
+            PartOutcome::Ran { result, duration } => {
+                state.supported = true;
+                let run = CollectorRun {
+                    collector: label,
+                    success: result.is_ok(),
+                    duration,
+                };
+                (self.observer)(
+                    site,
+                    SweepReport::Supported {
+                        collector: label,
+                        supported: true,
+                    },
+                );
+                (self.observer)(site, SweepReport::Collector(&run));
+                state.last_run = Some(run);
+                match result {
+                    Ok(value) => state.data = Some((value, now_millis())),
+                    Err(e) => log::error!(site = site, collector = label, error:% = e; "collection failed"),
+                }
+            }
+            PartOutcome::Refreshed(value) => {
+                if state.supported {
+                    state.data = Some((value, now_millis()));
+                }
+            }
+        }
+        *current = Arc::new(next);
+    }
+
+    /// The jobs hook of per-client freshness: every job record the sweep read, folded into
+    /// the book, whose view becomes the per-client part's data.
+    fn observe_jobs(&self, jobs: &[crate::nbu::Job], window_start: crate::timefmt::UnixMillis) {
+        if !self.settings().collectors.per_client.enabled {
+            return;
+        }
+        let view = {
+            let mut book = self.freshness.lock();
+            book.begin_jobs(window_start);
+            for job in jobs {
+                book.observe(job);
+            }
+            book.end_jobs();
+            book.view()
+        };
+        if let Some(part) = collectors::part(CLIENT_BACKUPS) {
+            self.publish_part(part, PartOutcome::Refreshed(Arc::new(view)));
+        }
+    }
+}
+
+impl PartsHost for SiteRuntime {
+    fn site(&self) -> &str {
+        &self.name
+    }
+
+    fn settings(&self) -> Arc<PollSettings> {
+        SiteRuntime::settings(self)
+    }
+
+    fn api_version(&self) -> Option<ApiVersion> {
+        self.snapshot.read().api_version
+    }
+
+    fn freshness(&self) -> &Mutex<FreshnessBook> {
+        &self.freshness
+    }
+
+    fn publish_part(&self, part: &'static Part, outcome: PartOutcome) {
+        SiteRuntime::publish_part(self, part, outcome)
     }
 }
 
@@ -265,6 +442,9 @@ fn sweep(
                 (jobs, storage)
             });
             let now = now_millis();
+            if let Ok(list) = &jobs.0 {
+                runtime.observe_jobs(list, window_start);
+            }
             let jobs = (
                 jobs.0.map(|list| JobsSummary::from_jobs(&list, window_start)),
                 jobs.1,

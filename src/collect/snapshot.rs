@@ -1,9 +1,12 @@
-//! What one site's poller publishes and `/metrics` reads: the last good data per source,
-//! with the time it was collected, plus how the latest sweep went.
+//! What one site's poller and its collector parts publish and `/metrics` reads: the last
+//! good data per source, with the time it was collected, plus how the latest runs went.
 //!
 //! Plain data behind `Arc`s so a scrape can hold a snapshot without copying or locking.
 //! It knows nothing of HTTP or of how the data was fetched.
 
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,12 +22,50 @@ pub struct Sourced<T> {
     pub collected_at: UnixMillis,
 }
 
-/// How one collector (`jobs`, `storage`) fared in the latest sweep.
+/// How one collector (`jobs`, `storage`, or an opt-in part) fared in its latest run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CollectorRun {
     pub collector: &'static str,
     pub success: bool,
     pub duration: Duration,
+}
+
+/// The aggregate of one opt-in collector part (e.g. `metrics::tape::DrivesSummary`),
+/// type-erased so the collectors table can list every part; its renderer downcasts it.
+pub type PartValue = Arc<dyn Any + Send + Sync>;
+
+/// What one enabled collector part has published for a site.
+#[derive(Clone)]
+pub struct PartState {
+    /// Whether the site's API version has the part's endpoint; an unsupported part has no
+    /// data and is never requested.
+    pub supported: bool,
+    /// Last good data and when it was collected (`nbu_last_scrape_timestamp_seconds`).
+    pub data: Option<(PartValue, UnixMillis)>,
+    /// The latest run, when there was one.
+    pub last_run: Option<CollectorRun>,
+}
+
+impl fmt::Debug for PartState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartState")
+            .field("supported", &self.supported)
+            .field("collected_at", &self.data.as_ref().map(|(_, at)| at))
+            .field("last_run", &self.last_run)
+            .finish()
+    }
+}
+
+/// Equal when they hold the very same data (the data has no `PartialEq` of its own).
+impl PartialEq for PartState {
+    fn eq(&self, other: &PartState) -> bool {
+        let same_data = match (&self.data, &other.data) {
+            (None, None) => true,
+            (Some((a, at)), Some((b, bt))) => Arc::ptr_eq(a, b) && at == bt,
+            _ => false,
+        };
+        self.supported == other.supported && same_data && self.last_run == other.last_run
+    }
 }
 
 /// Everything `/metrics` shows for one site.
@@ -41,6 +82,9 @@ pub struct SiteSnapshot {
     pub storage: Option<Sourced<Vec<StorageUnit>>>,
     /// Per-collector results of the latest sweep.
     pub collectors: Vec<CollectorRun>,
+    /// The enabled opt-in collector parts, by `collector` label (`alerts`, `tape_drives`).
+    /// Written by the parts' own runs, never by the jobs and storage sweep.
+    pub parts: BTreeMap<&'static str, PartState>,
     /// Why the latest sweep failed, for logs and `/-/config-status`; never holds a secret.
     pub last_error: Option<String>,
 }
@@ -55,6 +99,7 @@ impl SiteSnapshot {
             jobs: None,
             storage: None,
             collectors: Vec::new(),
+            parts: BTreeMap::new(),
             last_error: None,
         }
     }

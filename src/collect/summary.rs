@@ -168,6 +168,7 @@ mod tests {
             start_time: start,
             end_time: end,
             job_queue_reason: None,
+            ..Job::default()
         }
     }
 

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::model::{Config, ReloadSettings, ServerConfig, SiteConfig};
+use super::model::{CollectorKey, CollectorsConfig, Config, ReloadSettings, ServerConfig, SiteConfig};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -74,7 +74,26 @@ pub fn diff(old: &Config, new: &Config) -> ChangeSet {
             out.push(format!("nbuservers[{}]", after.name), ChangeKind::Added);
         }
     }
+    collectors(&mut out, &old.collectors, &new.collectors);
     ChangeSet { changes: out.0 }
+}
+
+fn collectors(out: &mut Changes, old: &CollectorsConfig, new: &CollectorsConfig) {
+    for key in CollectorKey::ALL {
+        let p = format!("collectors.{}", key.name());
+        let (before, after) = (old.get(key), new.get(key));
+        out.field(&p, "enabled", before.enabled, after.enabled);
+        out.field(&p, "interval", before.interval, after.interval);
+        if matches!(key, CollectorKey::Malware | CollectorKey::Catalog) {
+            out.field(&p, "window", before.window, after.window);
+        }
+    }
+    out.field(
+        "collectors.perClient",
+        "allowlist",
+        &old.allowlist,
+        &new.allowlist,
+    );
 }
 
 #[derive(Default)]
@@ -173,6 +192,7 @@ reload: {debounce: 200ms}
 nbuservers:
   - {site: paris, host: paris.example.com, apiKey: SENTINEL-abc123}
   - {site: london, host: london.example.com, apiKey: other-key}
+collectors: {alerts: {enabled: false}, perClient: {allowlist: [a]}}
 ";
 
     fn env(_: &str) -> Option<String> {
@@ -252,6 +272,18 @@ nbuservers:
                 "  - {site: london, host: london.example.com, apiKey: other-key}\n  - {site: rome, host: r, apiKey: k}\n",
                 "nbuservers[rome](added)",
             ),
+            ("alerts: {enabled: false}", "alerts: {enabled: true}", "collectors.alerts.enabled"),
+            (
+                "alerts: {enabled: false}",
+                "alerts: {enabled: false}, tape: {interval: 1m}",
+                "collectors.tape.interval",
+            ),
+            (
+                "alerts: {enabled: false}",
+                "alerts: {enabled: false}, malware: {window: 1h}, slo: {enabled: true}",
+                "collectors.malware.window,collectors.slo.enabled",
+            ),
+            ("allowlist: [a]", "allowlist: [a, b]", "collectors.perClient.allowlist"),
             // Sites are matched by name, not position.
             (
                 "  - {site: paris, host: paris.example.com, apiKey: SENTINEL-abc123}\n  - {site: london, host: london.example.com, apiKey: other-key}\n",

@@ -17,6 +17,8 @@ pub struct Config {
     pub reload: ReloadSettings,
     /// At least one site; names are unique.
     pub sites: Vec<SiteConfig>,
+    /// `collectors.*`: the opt-in collectors, the same for every site.
+    pub collectors: CollectorsConfig,
 }
 
 impl Config {
@@ -68,6 +70,106 @@ pub struct ReloadSettings {
     pub debounce: Duration,
     /// Content-hash poll as a safety net; `None` disables it.
     pub poll_interval: Option<Duration>,
+}
+
+/// A `collectors.<name>` section of the config file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CollectorKey {
+    Alerts,
+    Malware,
+    Catalog,
+    Slo,
+    Tape,
+    PerClient,
+}
+
+impl CollectorKey {
+    pub const ALL: [CollectorKey; 6] = [
+        CollectorKey::Alerts,
+        CollectorKey::Malware,
+        CollectorKey::Catalog,
+        CollectorKey::Slo,
+        CollectorKey::Tape,
+        CollectorKey::PerClient,
+    ];
+
+    /// The section name as written in the file (`perClient`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CollectorKey::Alerts => "alerts",
+            CollectorKey::Malware => "malware",
+            CollectorKey::Catalog => "catalog",
+            CollectorKey::Slo => "slo",
+            CollectorKey::Tape => "tape",
+            CollectorKey::PerClient => "perClient",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<CollectorKey> {
+        CollectorKey::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// The default look-back window of `malware` and `catalog` (what `/catalog/images`
+/// applies when given none).
+pub const DEFAULT_COLLECTOR_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// One `collectors.<name>` section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectorSettings {
+    pub enabled: bool,
+    /// How often it runs per site; `None` means `server.collectionInterval`.
+    pub interval: Option<Duration>,
+    /// Look-back window (`malware`, `catalog`; the others never read it).
+    pub window: Duration,
+}
+
+impl Default for CollectorSettings {
+    fn default() -> CollectorSettings {
+        CollectorSettings {
+            enabled: false,
+            interval: None,
+            window: DEFAULT_COLLECTOR_WINDOW,
+        }
+    }
+}
+
+/// `collectors.*`. Every collector is disabled unless the file enables it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CollectorsConfig {
+    pub alerts: CollectorSettings,
+    pub malware: CollectorSettings,
+    pub catalog: CollectorSettings,
+    pub slo: CollectorSettings,
+    pub tape: CollectorSettings,
+    pub per_client: CollectorSettings,
+    /// `perClient.allowlist`: exact client names, without duplicates, in file order. Empty
+    /// means no per-client series.
+    pub allowlist: Vec<String>,
+}
+
+impl CollectorsConfig {
+    pub fn get(&self, key: CollectorKey) -> &CollectorSettings {
+        match key {
+            CollectorKey::Alerts => &self.alerts,
+            CollectorKey::Malware => &self.malware,
+            CollectorKey::Catalog => &self.catalog,
+            CollectorKey::Slo => &self.slo,
+            CollectorKey::Tape => &self.tape,
+            CollectorKey::PerClient => &self.per_client,
+        }
+    }
+
+    pub fn get_mut(&mut self, key: CollectorKey) -> &mut CollectorSettings {
+        match key {
+            CollectorKey::Alerts => &mut self.alerts,
+            CollectorKey::Malware => &mut self.malware,
+            CollectorKey::Catalog => &mut self.catalog,
+            CollectorKey::Slo => &mut self.slo,
+            CollectorKey::Tape => &mut self.tape,
+            CollectorKey::PerClient => &mut self.per_client,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

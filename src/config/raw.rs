@@ -52,7 +52,9 @@ pub struct RawConfig {
     /// The legacy single-server block.
     pub nbuserver: Section<RawSite>,
     pub nbuservers: Section<Vec<RawSite>>,
-    /// Accepted settings this build does not act on (`collectors.*`, `opentelemetry.*`).
+    /// `collectors.<name>.<key>` settings, in file order.
+    pub collectors: Vec<CollectorSetting>,
+    /// Accepted settings this build does not act on (`opentelemetry.*`).
     pub inert: Vec<InertSetting>,
 }
 
@@ -108,16 +110,32 @@ pub struct RawSite {
     pub content_type: Field,
 }
 
+/// One `collectors.<section>.<key>` setting the user wrote (`validate` gives it meaning).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectorSetting {
+    /// `alerts`, `malware`, `catalog`, `slo`, `tape` or `perClient`.
+    pub section: &'static str,
+    /// `enabled`, `interval`, `window` or `allowlist`.
+    pub key: &'static str,
+    pub value: Leaf,
+}
+
+impl CollectorSetting {
+    /// `collectors.<section>.<key>`.
+    pub fn path(&self) -> String {
+        format!("collectors.{}.{}", self.section, self.key)
+    }
+}
+
 /// What an inert setting must look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InertKind {
     Bool,
     Text,
     Number,
-    TextList,
 }
 
-/// One `collectors.*` or `opentelemetry.*` setting the user wrote.
+/// One `opentelemetry.*` setting the user wrote.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InertSetting {
     pub path: String,
@@ -168,17 +186,15 @@ const SITE_KEYS: &[&str] = &[
     "contentType",
 ];
 
-/// `collectors.<name>` sub-sections and their settings.
-const COLLECTORS: &[(&str, &[(&str, InertKind)])] = &[
-    ("alerts", &[("enabled", InertKind::Bool)]),
-    ("malware", &[("enabled", InertKind::Bool)]),
-    ("catalog", &[("enabled", InertKind::Bool)]),
-    ("slo", &[("enabled", InertKind::Bool)]),
-    ("tape", &[("enabled", InertKind::Bool)]),
-    (
-        "perClient",
-        &[("enabled", InertKind::Bool), ("allowlist", InertKind::TextList)],
-    ),
+/// `collectors.<name>` sub-sections and their keys: the Go exporter's `enabled` and
+/// `allowlist`, plus our `interval` and `window`.
+const COLLECTORS: &[(&str, &[&str])] = &[
+    ("alerts", &["enabled", "interval"]),
+    ("malware", &["enabled", "interval", "window"]),
+    ("catalog", &["enabled", "interval", "window"]),
+    ("slo", &["enabled", "interval"]),
+    ("tape", &["enabled", "interval"]),
+    ("perClient", &["enabled", "interval", "allowlist"]),
 ];
 
 const OPENTELEMETRY: &[(&str, InertKind)] = &[
@@ -229,7 +245,7 @@ pub fn parse(bytes: &[u8]) -> Result<(RawConfig, Vec<Problem>), Problem> {
                 }
             }
             "nbuservers" => raw.nbuservers = sites(value, &mut problems),
-            "collectors" => collectors(value, &mut raw.inert, &mut problems),
+            "collectors" => collectors(value, &mut raw.collectors, &mut problems),
             "opentelemetry" => inert_section(
                 value,
                 "opentelemetry",
@@ -346,11 +362,17 @@ fn site(value: &Value, path: &str, problems: &mut Vec<Problem>) -> RawSite {
     s
 }
 
-fn collectors(value: &Value, out: &mut Vec<InertSetting>, problems: &mut Vec<Problem>) {
+fn collectors(value: &Value, out: &mut Vec<CollectorSetting>, problems: &mut Vec<Problem>) {
     let names: Vec<&str> = COLLECTORS.iter().map(|(name, _)| *name).collect();
-    for (key, v) in entries(value, "collectors", &names, problems) {
-        if let Some((name, settings)) = COLLECTORS.iter().find(|(name, _)| *name == key) {
-            inert_section(v, &format!("collectors.{name}"), settings, out, problems);
+    for (section, v) in entries(value, "collectors", &names, problems) {
+        if let Some((_, keys)) = COLLECTORS.iter().find(|(name, _)| *name == section) {
+            for (key, v) in entries(v, &format!("collectors.{section}"), keys, problems) {
+                out.push(CollectorSetting {
+                    section,
+                    key,
+                    value: leaf(v),
+                });
+            }
         }
     }
 }

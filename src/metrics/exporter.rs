@@ -40,6 +40,9 @@ pub struct ExporterMetrics {
     collection_duration_seconds: GaugeVec,
     /// `nbu_exporter_collection_success{site,collector}`.
     collection_success: GaugeVec,
+    /// `nbu_exporter_collector_supported{site,collector}`: set through
+    /// [`ExporterMetrics::set_collector_supported`].
+    collector_supported: GaugeVec,
     /// `nbu_exporter_nbu_requests_total{site,endpoint,code}`.
     nbu_requests_total: IntCounterVec,
     /// `nbu_exporter_config_last_reload_successful`.
@@ -116,6 +119,16 @@ impl ExporterMetrics {
                     opts(
                         "nbu_exporter_collection_success",
                         "Whether the latest run of a collector for a site succeeded (1) or not (0).",
+                    ),
+                    &["site", "collector"],
+                ),
+            ),
+            collector_supported: register(
+                &r,
+                GaugeVec::new(
+                    opts(
+                        "nbu_exporter_collector_supported",
+                        "Whether the site's API version has the endpoint of an enabled collector part (1) or not (0, never requested).",
                     ),
                     &["site", "collector"],
                 ),
@@ -276,6 +289,7 @@ impl ExporterMetrics {
     pub fn forget_site(&self, site: &str) {
         remove_site(&self.collection_duration_seconds, site);
         remove_site(&self.collection_success, site);
+        remove_site(&self.collector_supported, site);
         remove_site(&self.nbu_requests_total, site);
         remove_site(&self.tls_cert_expiry, site);
     }
@@ -290,6 +304,25 @@ impl ExporterMetrics {
     /// Drops the expiry series of `site` (it no longer uses TLS).
     pub fn clear_tls_cert_expiry(&self, site: &str) {
         remove_site(&self.tls_cert_expiry, site);
+    }
+
+    /// `nbu_exporter_collector_supported{site,collector}`.
+    pub fn set_collector_supported(&self, site: &str, collector: &str, supported: bool) {
+        self.collector_supported
+            .with_label_values(&[site, collector])
+            .set(if supported { 1.0 } else { 0.0 });
+    }
+
+    /// Removes a disabled collector part's self-metrics, so they leave with its series.
+    pub fn forget_collector(&self, site: &str, collector: &str) {
+        for vec in [
+            &self.collection_duration_seconds,
+            &self.collection_success,
+            &self.collector_supported,
+        ] {
+            // Absent already (never ran) is fine.
+            let _ = vec.remove_label_values(&[site, collector]);
+        }
     }
 
     /// Creates a new site's series so they read 0 rather than absent before anything

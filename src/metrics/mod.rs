@@ -1,7 +1,9 @@
 //! The `/metrics` body: NetBackup families written from per-site snapshots, then the
 //! exporter's self-metrics, then the config generation the scrape was taken from.
 //!
-//! One file per resource (`site`, `jobs`, `storage`) writes its families with the small
+//! One file per resource (`site`, `jobs`, `storage`, and each opt-in collector's: `alerts`,
+//! `malware`, `catalog`, `slos`, `tape`, `disk_pools`, `clients`, listed in
+//! `collect::collectors::PARTS`) writes its families with the small
 //! text writer in `text`; `exporter` owns the self-metrics registry. Everything here is
 //! pure: a [`ScrapeView`] in, bytes out. It must not know about HTTP, NetBackup requests,
 //! threads or the config file, and it never takes a label from the config (no secret can
@@ -12,15 +14,24 @@
 //! storage units are dropped and counted, a repeated site is skipped); every site has `nbu_up`,
 //! also before its first sweep.
 
+pub mod alerts;
+pub mod catalog;
+pub mod clients;
+pub mod disk_pools;
 pub mod exporter;
 mod jobs;
+pub mod malware;
+pub mod part;
 mod site;
+pub mod slos;
 mod storage;
-mod text;
+pub mod tape;
+pub mod text;
 
 use std::sync::Arc;
 
 use crate::collect::SiteSnapshot;
+use part::PartSite;
 use text::{escaped_label_value, TextWriter, Value};
 
 pub use exporter::ExporterMetrics;
@@ -80,6 +91,7 @@ pub fn render_sites(snapshots: &[Arc<SiteSnapshot>], body: &mut Vec<u8>) {
     site::write(&mut w, &sites);
     jobs::write(&mut w, &sites);
     let dropped = storage::write(&mut w, &sites);
+    write_parts(&mut w, &sites);
 
     let mark = w.begin_family(
         "nbu_exporter_duplicate_series_dropped",
@@ -126,6 +138,25 @@ pub fn render_exporter(generation: u64, config_sha256: &str, exporter: &Exporter
     *body = w.into_bytes();
 }
 
+/// The opt-in collector parts' families, in table order, from each site's last good data.
+fn write_parts(w: &mut TextWriter, sites: &[SiteRef]) {
+    for part in &crate::collect::collectors::PARTS {
+        let data: Vec<PartSite> = sites
+            .iter()
+            .filter_map(|s| {
+                let (value, _) = s.snap.parts.get(part.label)?.data.as_ref()?;
+                Some(PartSite {
+                    label: &s.label,
+                    data: value.as_ref(),
+                })
+            })
+            .collect();
+        if !data.is_empty() {
+            (part.render)(w, &data);
+        }
+    }
+}
+
 /// A rough body size so the buffer is allocated once: about 112 bytes a series plus the
 /// self-metrics. Over-estimating only reserves address space; under-estimating only grows.
 fn size_hint(sites: &[SiteRef]) -> usize {
@@ -143,7 +174,8 @@ fn size_hint(sites: &[SiteRef]) -> usize {
                     + j.queued.len()
             });
             let storage = site.snap.storage.as_ref().map_or(0, |s| 6 * s.value.len());
-            5 + jobs + storage
+            let parts = 64 * site.snap.parts.len();
+            5 + jobs + storage + parts
         })
         .sum();
     16 * 1024 + 112 * series

@@ -43,7 +43,12 @@ pub(crate) fn write(w: &mut TextWriter, sites: &[SiteRef]) {
         |w, site| {
             let jobs = site.snap.jobs.as_ref().map(|s| s.collected_at);
             let storage = site.snap.storage.as_ref().map(|s| s.collected_at);
-            for (source, at) in [("jobs", jobs), ("storage", storage)] {
+            let parts = site
+                .snap
+                .parts
+                .iter()
+                .map(|(label, state)| (*label, state.data.as_ref().map(|(_, at)| *at)));
+            for (source, at) in [("jobs", jobs), ("storage", storage)].into_iter().chain(parts) {
                 if let Some(ms) = at {
                     w.sample("nbu_last_scrape_timestamp_seconds", "")
                         .label_escaped("site", &site.label)

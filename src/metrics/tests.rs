@@ -52,6 +52,7 @@ fn up_site(name: &str, summary: JobsSummary, units: Vec<StorageUnit>) -> SiteSna
             collected_at: 1_700_000_000_000,
         }),
         collectors: Vec::new(),
+        parts: Default::default(),
         last_error: None,
     }
 }

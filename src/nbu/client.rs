@@ -67,6 +67,10 @@ pub struct ClientOptions {
     /// becomes six series, so 10,000 is about 3 MiB and 60,000 series at worst. Real
     /// domains have tens to a few thousand storage units.
     pub max_storage_units: usize,
+    /// Most records one listing of an opt-in collector may return (alerts, drives, tape
+    /// volumes, ...), before it is given up as endless. Records are aggregated page by
+    /// page, so this bounds time and requests rather than memory.
+    pub max_collector_records: usize,
     /// Attempts per request, first one included (0 counts as 1); only transport errors
     /// (not TLS failures), 429 and 5xx retry.
     pub max_attempts: u32,
@@ -83,6 +87,7 @@ impl Default for ClientOptions {
             max_pages: 10_000,
             max_jobs: 100_000,
             max_storage_units: 10_000,
+            max_collector_records: 200_000,
             max_attempts: 3,
             base_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),

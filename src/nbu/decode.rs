@@ -250,6 +250,16 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for RecordsVisitor<T> {
     }
 }
 
+/// A field of the opt-in collectors' records, decoded strictly: JSON null or absence is the
+/// type's default, any other value must have the field's type or the page fails to decode.
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Decodes a whole response body as `T`, with an error text for a page decode failure.
 /// An empty (or all-whitespace) body, which NetBackup may send when nothing matches, is
 /// decoded as `{}`.

@@ -70,6 +70,10 @@ struct RawAttributes {
     #[serde(default, deserialize_with = "decode::string")]
     policy_type: String,
     #[serde(default, deserialize_with = "decode::string")]
+    policy_name: String,
+    #[serde(default, deserialize_with = "decode::string")]
+    client_name: String,
+    #[serde(default, deserialize_with = "decode::string")]
     state: String,
     #[serde(default, deserialize_with = "decode::opt_i64")]
     status: Option<i64>,
@@ -95,6 +99,8 @@ impl RawJob {
             job_id: a.job_id.or(self.id).unwrap_or(0),
             job_type: a.job_type,
             policy_type: a.policy_type,
+            policy_name: a.policy_name,
+            client_name: a.client_name,
             state: a.state,
             status: a.status.unwrap_or(0),
             kilobytes_transferred: a.kilobytes_transferred.unwrap_or(0),
@@ -256,6 +262,8 @@ mod tests {
                 job_id: 12345,
                 job_type: "BACKUP".into(),
                 policy_type: "VMWARE".into(),
+                policy_name: "vm-gold".into(),
+                client_name: "web01".into(),
                 state: "DONE".into(),
                 status: 0,
                 kilobytes_transferred: 10_737_418_240,

@@ -13,6 +13,10 @@ pub struct Job {
     pub job_type: String,
     /// `policyType`, e.g. STANDARD; becomes the `policy_type` label.
     pub policy_type: String,
+    /// `policyName` (per-client freshness).
+    pub policy_name: String,
+    /// `clientName` (per-client freshness).
+    pub client_name: String,
     /// `state`: QUEUED ACTIVE REQUEUED DONE SUSPENDED INCOMPLETE (open set).
     pub state: String,
     /// `status`: the final job status code (0 = success).

@@ -213,7 +213,9 @@ impl Applier {
                     let client_changed = force || current.site != *site;
                     let cadence_changed = current.interval != new.server.collection_interval
                         || current.timeout != new.server.collection_timeout
-                        || current.window != new.server.scraping_interval;
+                        || current.window != new.server.scraping_interval
+                        // The opt-in collectors: `SiteRuntime::update` applies them.
+                        || current.collectors != new.collectors;
                     if client_changed || cadence_changed {
                         let client = if client_changed {
                             self.build_client(site)?
@@ -275,6 +277,10 @@ impl Applier {
             SweepReport::Collector(run) => {
                 metrics.collection_ran(site, run.collector, run.duration, run.success)
             }
+            SweepReport::Supported { collector, supported } => {
+                metrics.set_collector_supported(site, collector, supported)
+            }
+            SweepReport::Disabled { collector } => metrics.forget_collector(site, collector),
             SweepReport::TlsCertExpiry(Some(not_after)) => metrics.set_tls_cert_expiry(site, not_after),
             SweepReport::TlsCertExpiry(None) => metrics.clear_tls_cert_expiry(site),
         })
@@ -416,6 +422,7 @@ fn poll_settings(cfg: &Config, site: &SiteConfig, client: Arc<Client>) -> PollSe
         interval: cfg.server.collection_interval,
         timeout: cfg.server.collection_timeout,
         window: cfg.server.scraping_interval,
+        collectors: cfg.collectors.clone(),
     }
 }
 

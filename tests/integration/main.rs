@@ -7,6 +7,7 @@ mod abuse;
 mod binary;
 mod check_config;
 mod collection;
+mod collectors;
 mod connect;
 mod dashboards;
 mod edge;

@@ -6,6 +6,7 @@
 //! decoding types or its aggregation, so that tests built on it catch bugs there. It knows
 //! nothing of JSON (`wire`), HTTP, paging, filters or faults.
 
+use crate::resources::SimResources;
 use crate::time::UnixMillis;
 
 /// What NetBackup writes for a time that has not happened yet (e.g. `endTime` of a job
@@ -73,6 +74,8 @@ impl SimStorageUnit {
 pub struct SimData {
     pub jobs: Vec<SimJob>,
     pub storage_units: Vec<SimStorageUnit>,
+    /// What the opt-in collectors' endpoints serve (tape, disk pools, alerts, ...).
+    pub resources: SimResources,
 }
 
 /// What [`SimData::generate`] makes. `jobs` DONE jobs plus `active_jobs` ACTIVE and
@@ -296,7 +299,11 @@ impl SimData {
             cloud,
             tape2,
         ];
-        SimData { jobs, storage_units }
+        SimData {
+            jobs,
+            storage_units,
+            resources: SimResources::default(),
+        }
     }
 
     /// A seeded, deterministic dataset (same spec and `now`, same data).
@@ -347,7 +354,11 @@ impl SimData {
             };
             storage_units.push(unit);
         }
-        SimData { jobs, storage_units }
+        SimData {
+            jobs,
+            storage_units,
+            resources: SimResources::default(),
+        }
     }
 }
 
@@ -527,7 +538,7 @@ impl XorShift {
     }
 
     /// Uniform-ish in `0..n` (0 when `n` is 0).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {
@@ -536,7 +547,7 @@ impl XorShift {
     }
 
     /// In `lo..hi` (`lo` when the range is empty).
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
         if hi <= lo {
             lo
         } else {
@@ -544,15 +555,15 @@ impl XorShift {
         }
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
-    fn weighted<'a>(&mut self, items: &[(&'a str, u64)]) -> &'a str {
+    pub(crate) fn weighted<'a>(&mut self, items: &[(&'a str, u64)]) -> &'a str {
         let total: u64 = items.iter().map(|i| i.1).sum();
         let mut roll = self.below(total);
         for (item, weight) in items {

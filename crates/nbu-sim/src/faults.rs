@@ -58,6 +58,24 @@ pub enum Scope {
     Jobs,
     /// `/netbackup/storage/storage-units`.
     StorageUnits,
+    /// `/netbackup/storage/drives`.
+    Drives,
+    /// `/netbackup/storage/tape-media`.
+    TapeMedia,
+    /// `/netbackup/storage/robots-device-hosts`.
+    RobotHosts,
+    /// `/netbackup/storage/tape-volume-pools`.
+    VolumePools,
+    /// `/netbackup/storage/disk-pools`.
+    DiskPools,
+    /// `/netbackup/manage/alerts`.
+    Alerts,
+    /// `/netbackup/malware/latest-scan-results`.
+    Malware,
+    /// `/netbackup/catalog/images`.
+    Catalog,
+    /// `/netbackup/servicecatalog/slos`.
+    Slos,
 }
 
 impl Scope {
@@ -66,6 +84,15 @@ impl Scope {
         match path {
             "/netbackup/admin/jobs" => Some(Scope::Jobs),
             "/netbackup/storage/storage-units" => Some(Scope::StorageUnits),
+            "/netbackup/storage/drives" => Some(Scope::Drives),
+            "/netbackup/storage/tape-media" => Some(Scope::TapeMedia),
+            "/netbackup/storage/robots-device-hosts" => Some(Scope::RobotHosts),
+            "/netbackup/storage/tape-volume-pools" => Some(Scope::VolumePools),
+            "/netbackup/storage/disk-pools" => Some(Scope::DiskPools),
+            "/netbackup/manage/alerts" => Some(Scope::Alerts),
+            "/netbackup/malware/latest-scan-results" => Some(Scope::Malware),
+            "/netbackup/catalog/images" => Some(Scope::Catalog),
+            "/netbackup/servicecatalog/slos" => Some(Scope::Slos),
             _ => None,
         }
     }
@@ -75,6 +102,15 @@ impl Scope {
             Scope::All => 0,
             Scope::Jobs => 1,
             Scope::StorageUnits => 2,
+            Scope::Drives => 3,
+            Scope::TapeMedia => 4,
+            Scope::RobotHosts => 5,
+            Scope::VolumePools => 6,
+            Scope::DiskPools => 7,
+            Scope::Alerts => 8,
+            Scope::Malware => 9,
+            Scope::Catalog => 10,
+            Scope::Slos => 11,
         }
     }
 }
@@ -82,7 +118,7 @@ impl Scope {
 /// The fault set per scope, each with an id so a hang can tell it was cleared or replaced.
 #[derive(Debug, Default)]
 pub(crate) struct FaultTable {
-    slots: [Option<(u64, Fault)>; 3],
+    slots: [Option<(u64, Fault)>; 12],
     next_id: u64,
 }
 

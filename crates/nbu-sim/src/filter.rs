@@ -51,7 +51,7 @@ pub(crate) enum Clause {
     Time(&'static str, Cmp, UnixMillis),
     /// jobId, parentJobId, status.
     Int(&'static str, Cmp, i64),
-    /// state, jobType, policyType: eq/ne only.
+    /// state, jobType, policyType, clientName, policyName: eq/ne only.
     Text(&'static str, bool, String),
 }
 
@@ -78,6 +78,8 @@ impl Clause {
                 let v = match *field {
                     "state" => &job.state,
                     "jobType" => &job.job_type,
+                    "clientName" => &job.client_name,
+                    "policyName" => &job.policy_name,
                     _ => &job.policy_type,
                 };
                 (v == value) == *eq
@@ -88,15 +90,15 @@ impl Clause {
 
 const TIME_FIELDS: [&str; 3] = ["startTime", "endTime", "lastUpdateTime"];
 const INT_FIELDS: [&str; 3] = ["jobId", "parentJobId", "status"];
-const TEXT_FIELDS: [&str; 3] = ["state", "jobType", "policyType"];
+const TEXT_FIELDS: [&str; 5] = ["state", "jobType", "policyType", "clientName", "policyName"];
 
 #[derive(Clone, Debug, PartialEq)]
-enum Token {
+pub(crate) enum Token {
     Word(String),
     Quoted(String),
 }
 
-fn tokenize(filter: &str) -> Result<Vec<Token>, String> {
+pub(crate) fn tokenize(filter: &str) -> Result<Vec<Token>, String> {
     let mut tokens = Vec::new();
     let mut chars = filter.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -260,7 +262,8 @@ mod tests {
     fn unsupported_filters_are_400_saying_what() {
         let server = start(SimData::known(now_millis()));
         for (filter, says) in [
-            ("clientName eq 'x'", "clientName"),
+            ("scheduleName eq 'x'", "scheduleName"),
+            ("clientName eq x", "quoted"),
             ("state ge 'DONE'", "ge"),
             ("state eq DONE", "quoted"),
             ("status eq '0'", "unquoted"),

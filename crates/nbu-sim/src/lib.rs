@@ -14,6 +14,8 @@
 //! - `http`: the listener and connection threads, request parsing, the response writer;
 //! - `routes`: which endpoint answers, auth, version negotiation (406), the error body;
 //! - `paging`: `/admin/jobs` (sort, cursors) and `/storage/storage-units` (offsets);
+//! - `resources`, `resource_routes`: the opt-in collectors' records (tape, disk pools,
+//!   alerts, malware, catalog, SLOs) and their endpoints, version gating and paging;
 //! - `filter`: the OData filter subset of `/admin/jobs`;
 //! - `faults`: the misbehaviour knobs and how each is carried out on the wire;
 //! - `data`: the records served, the fixed `known` dataset and the seeded `generate` one;
@@ -47,6 +49,8 @@ mod faults;
 mod filter;
 mod http;
 mod paging;
+mod resource_routes;
+mod resources;
 mod routes;
 mod server;
 #[cfg(test)]
@@ -60,6 +64,10 @@ pub use data::{DataSpec, SimData, SimJob, SimStorageUnit, KNOWN_WINDOW_MILLIS, N
 pub use expected::{known_expectations, ExpectedStorage, KnownExpectations};
 pub use faults::{Fault, Scope};
 pub use http::{MAX_CONNECTIONS, MAX_HEAD_BYTES};
+pub use resources::{
+    ResourceSpec, SimAlert, SimDiskPool, SimDiskVolume, SimDrive, SimImage, SimResources, SimRobot,
+    SimScanResult, SimSlo, SimTapeVolume, SimVolumePool,
+};
 pub use server::{RequestRecord, SimHandle, SimOptions, SimServer};
 pub use time::{now_millis, UnixMillis};
 pub use tls::{LeafKind, SimTls, SIM_CA_NAME};

@@ -127,7 +127,7 @@ impl Cursor {
 }
 
 /// Rejects repeated parameters and any parameter not in `allowed`.
-fn check_params(query: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn check_params(query: &[(String, String)], allowed: &[&str]) -> Result<(), ApiError> {
     for (i, (key, _)) in query.iter().enumerate() {
         if !allowed.contains(&key.as_str()) {
             return Err(bad_request(format!(
@@ -144,11 +144,11 @@ fn check_params(query: &[(String, String)], allowed: &[&str]) -> Result<(), ApiE
     Ok(())
 }
 
-fn param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
+pub(crate) fn param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
     query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn int_param(
+pub(crate) fn int_param(
     query: &[(String, String)],
     name: &'static str,
     default: i64,
@@ -167,7 +167,7 @@ fn int_param(
     }
 }
 
-fn href(base: &str, path: &str, params: &[(&str, String)]) -> Value {
+pub(crate) fn href(base: &str, path: &str, params: &[(&str, String)]) -> Value {
     let query: Vec<String> = params
         .iter()
         .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))

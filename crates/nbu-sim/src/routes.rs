@@ -1,7 +1,8 @@
 //! What a well-formed request is answered when no fault applies: which endpoint it is
 //! (404, 405), the API key (401), version negotiation against `Accept` (406), and
-//! NetBackup's JSON error body for every failure. `/ping` answers here; the two collections
-//! are answered by `paging`.
+//! NetBackup's JSON error body for every failure. `/ping` answers here; the jobs and storage
+//! unit collections are answered by `paging`, the opt-in collectors' endpoints by
+//! `resource_routes`.
 //!
 //! It knows nothing of sockets (`http` parsed the request and writes the answer) nor of
 //! faults.
@@ -10,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::http::{Request, Response};
 use crate::paging::{jobs_page, storage_page};
+use crate::resource_routes::{resource_page, Resource};
 use crate::server::Shared;
 use crate::time::now_millis;
 use crate::version::ApiVersion;
@@ -81,6 +83,14 @@ pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
     }
 }
 
+pub(crate) fn not_found(message: &str) -> ApiError {
+    ApiError {
+        status: 404,
+        message: message.to_string(),
+        attribute: None,
+    }
+}
+
 pub(crate) fn bad_param(attribute: &'static str, message: impl Into<String>) -> ApiError {
     ApiError {
         status: 400,
@@ -104,6 +114,7 @@ enum Endpoint {
     Ping,
     Jobs,
     StorageUnits,
+    Resource(Resource),
 }
 
 /// Answers one well-formed request without faults.
@@ -115,7 +126,10 @@ pub(crate) fn route(shared: &Shared, req: &Request) -> Response {
         "/netbackup/ping" => Endpoint::Ping,
         "/netbackup/admin/jobs" => Endpoint::Jobs,
         "/netbackup/storage/storage-units" => Endpoint::StorageUnits,
-        _ => return Response::error(404, &format!("no such resource: {}", req.path), Map::new()),
+        path => match Resource::of_path(path) {
+            Some(resource) => Endpoint::Resource(resource),
+            None => return Response::error(404, &format!("no such resource: {}", req.path), Map::new()),
+        },
     };
     if req.method != "GET" {
         let mut response = Response::error(405, &format!("method {} is not allowed", req.method), Map::new());
@@ -141,6 +155,9 @@ pub(crate) fn route(shared: &Shared, req: &Request) -> Response {
     let now = now_millis();
     let result = match endpoint {
         Endpoint::Jobs => jobs_page(&served, &req.query, now, &base),
+        Endpoint::Resource(resource) => {
+            resource_page(resource, &served.data.resources, &req.query, version, now, &base)
+        }
         _ => storage_page(&served.data, &req.query, &base),
     };
     match result {

@@ -1,7 +1,7 @@
 //! Settings accepted so that the Go exporter's configs load, but not acted on yet: the
-//! `collectors:` section (`alerts.enabled`, `perClient.enabled`, `perClient.allowlist`)
-//! and `opentelemetry:`. Each value is shape-checked, so a typo still fails, then warned
-//! about, so the user knows it does nothing.
+//! `opentelemetry:` section. Each value is shape-checked, so a typo still fails, then
+//! warned about, so the user knows it does nothing. (`collectors:` is acted on; see
+//! `collectors`.)
 //!
 //! `raw` decides which keys exist and what shape each must have ([`InertKind`]); this
 //! module must not know what the settings will mean once they are acted on.
@@ -10,7 +10,7 @@ use super::super::raw::{InertKind, InertSetting, Leaf};
 use super::Checker;
 
 impl Checker<'_> {
-    /// One `collectors.*` / `opentelemetry.*` setting: shape-checked, then a warning.
+    /// One `opentelemetry.*` setting: shape-checked, then a warning.
     pub(super) fn inert(&mut self, setting: &InertSetting) {
         let key = setting.path.as_str();
         let field = Some(setting.value.clone());
@@ -22,7 +22,6 @@ impl Checker<'_> {
                 self.opt_text(key, &field, "a string");
             }
             InertKind::Number => self.rate(key, &setting.value),
-            InertKind::TextList => self.text_list(key, &setting.value),
         }
         self.warn(
             key,
@@ -37,20 +36,6 @@ impl Checker<'_> {
                 Ok(rate) if (0.0..=1.0).contains(&rate) => {}
                 Ok(_) => self.problem(key, format!("{} is out of range 0.0-1.0", text.shown())),
                 Err(_) => self.problem(key, format!("{} is not a number", text.shown())),
-            }
-        }
-    }
-
-    /// A list of strings, each item checked under `key[i]`.
-    fn text_list(&mut self, key: &str, leaf: &Leaf) {
-        match leaf {
-            Leaf::List(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.text(&format!("{key}[{i}]"), item, "a string");
-                }
-            }
-            other => {
-                self.problem(key, format!("expected a list of strings, got {}", other.kind()));
             }
         }
     }
@@ -70,18 +55,6 @@ mod tests {
             (
                 "opentelemetry: {enabled: \"${NOPE}\"}\n",
                 &["opentelemetry.enabled: environment variable NOPE is not set"],
-            ),
-            (
-                "collectors: {perClient: {allowlist: client1}}\n",
-                &["collectors.perClient.allowlist: expected a list of strings, got a string"],
-            ),
-            (
-                "collectors: {perClient: {allowlist: [a, [b]]}}\n",
-                &["collectors.perClient.allowlist[1]: expected a string, got a list"],
-            ),
-            (
-                "collectors: {perClient: {allowlist: [a, ~]}}\n",
-                &["collectors.perClient.allowlist[1]: expected a string, got null"],
             ),
         ];
         check_table(cases);

@@ -11,10 +11,12 @@
 //! This file holds the entry point and the `Checker` core (problems, warnings, reading
 //! files); each section of the config has its own module, with its tests beside it:
 //! `scalars` (strings, ports, durations, booleans: the checks every section shares),
-//! `server`, `reload`, `site` (`nbuservers` and the legacy `nbuserver`) and `inert`
-//! (`collectors` and `opentelemetry`, accepted so the Go exporter's configs load).
+//! `server`, `reload`, `site` (`nbuservers` and the legacy `nbuserver`), `collectors`
+//! (the opt-in collectors) and `inert` (`opentelemetry`, accepted so the Go exporter's
+//! configs load).
 //! `tests` holds what spans sections: whole files, shapes, unknown keys, secrets, hashes.
 
+mod collectors;
 mod inert;
 mod reload;
 mod scalars;
@@ -58,6 +60,7 @@ pub fn validate(raw: &RawConfig, base_dir: &Path, env: EnvLookup, read_file: Rea
     let server = c.server(&raw.server);
     let reload = c.reload(&raw.reload);
     let sites = c.sites(raw);
+    let collectors = c.collectors(&raw.collectors);
     for setting in &raw.inert {
         c.inert(setting);
     }
@@ -65,6 +68,7 @@ pub fn validate(raw: &RawConfig, base_dir: &Path, env: EnvLookup, read_file: Rea
         server,
         reload,
         sites,
+        collectors,
     });
     Outcome {
         config,

@@ -94,6 +94,7 @@ fn defaults() {
             ca_pem: None,
             timeout: secs(30),
         }],
+        collectors: Default::default(),
     };
     assert_eq!(loaded.config, want);
     assert!(loaded.warnings.is_empty());
@@ -203,9 +204,6 @@ opentelemetry:
             format!("nbuserver.domain: {deprecated}"),
             format!("nbuserver.domainType: {deprecated}"),
             format!("nbuserver.contentType: {deprecated}"),
-            format!("collectors.alerts.enabled: {inert}"),
-            format!("collectors.perClient.enabled: {inert}"),
-            format!("collectors.perClient.allowlist: {inert}"),
             format!("opentelemetry.enabled: {inert}"),
             format!("opentelemetry.endpoint: {inert}"),
             format!("opentelemetry.insecure: {inert}"),
