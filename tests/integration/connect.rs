@@ -14,9 +14,14 @@ use crate::support::{known_site, site_yaml, KEY};
 use crate::tls::{https_site, https_site_yaml};
 
 fn connect(dir: &Path, sites: &[String]) -> (i32, String, String, Duration) {
+    connect_with(dir, "", sites)
+}
+
+/// `connect` with more top-level config (a `collectors:` section).
+fn connect_with(dir: &Path, extra: &str, sites: &[String]) -> (i32, String, String, Duration) {
     let path = dir.join("config.yaml");
     let yaml = format!(
-        "server: {{host: 127.0.0.1, port: 0}}\nnbuservers:\n{}",
+        "server: {{host: 127.0.0.1, port: 0}}\n{extra}nbuservers:\n{}",
         sites.concat()
     );
     std::fs::write(&path, yaml).unwrap();
@@ -184,6 +189,62 @@ fn every_kind_of_site_gets_its_own_lines_and_the_run_fails() {
     // One line per site and check (tcp, tls, auth, version, jobs, storage), plus the config
     // line and the summary.
     assert_eq!(stdout.lines().count(), 6 * 6 + 2, "{stdout}");
+}
+
+/// The alerts collector on, with a key that lacks its permission (401, then 403, on
+/// `/manage/alerts` alone), and a 10.0 server with the tape collector on: each gets its own
+/// line, parts 10.0 lacks are `skipped` without failing, and the run fails only for alerts.
+#[test]
+fn collector_parts_missing_a_permission_or_too_new_for_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sims = Vec::new();
+    for code in [401, 403] {
+        let sim = known_site();
+        sim.handle().set_fault(
+            Scope::Alerts,
+            Fault::Status {
+                code,
+                retry_after: None,
+            },
+        );
+        sims.push(sim);
+    }
+    let old = SimServer::start(SimOptions {
+        versions: vec![ApiVersion::V10_0],
+        ..SimOptions::new(KEY, SimData::known(nbu_exporter::timefmt::now_millis()))
+    })
+    .unwrap();
+    let sites = vec![
+        site_yaml("alerts401", &sims[0], ""),
+        site_yaml("alerts403", &sims[1], ""),
+        site_yaml("old", &old, ""),
+    ];
+    let collectors = "collectors:\n  alerts: {enabled: true}\n  tape: {enabled: true}\n";
+    let (code, stdout, stderr, _) = connect_with(dir.path(), collectors, &sites);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    for (site, status) in [("alerts401", 401), ("alerts403", 403)] {
+        expect(&stdout, site, "jobs", "ok", "2xx");
+        expect(&stdout, site, "storage", "ok", "2xx");
+        expect(
+            &stdout,
+            site,
+            "alerts",
+            "FAIL",
+            &format!("permission missing: HTTP {status} on GET /manage/alerts"),
+        );
+        expect(&stdout, site, "tape_drives", "ok", "2xx");
+    }
+    expect(&stdout, "old", "version", "ok", "10.0 (detected)");
+    expect(&stdout, "old", "alerts", "ok", "2xx");
+    for part in ["tape_media", "robot_hosts", "volume_pools"] {
+        expect(&stdout, "old", part, "skipped", "(it needs 12.0 or later)");
+    }
+    expect(&stdout, "old", "tape_drives", "ok", "2xx");
+    expect(&stdout, "old", "disk_pools", "ok", "2xx");
+    assert!(
+        stdout.ends_with("connect FAILED: 2 of 3 site(s) failing (alerts401: alerts; alerts403: alerts)\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
