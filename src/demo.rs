@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use nbu_sim::{now_millis, DataSpec, SimData, SimOptions, SimServer};
+use nbu_sim::{now_millis, DataSpec, SimData, SimOptions, SimServer, Workload, WorkloadSpec};
 
 use crate::daemon::{Daemon, DaemonOptions};
 use crate::reload::signals::Registered;
@@ -16,20 +16,24 @@ use crate::reload::signals::Registered;
 /// The API key the demo's simulated servers accept.
 const DEMO_KEY: &str = "demo-api-key";
 
-pub fn demo(port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
+/// How often the larger site's evolving jobs are brought up to date.
+const WORKLOAD_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub fn demo(port: u16, jobs_per_hour: usize, signals: Option<Registered>) -> ExitCode {
     crate::logging::init(log::LevelFilter::Info);
     let now = now_millis();
-    let big = DataSpec {
-        jobs,
-        active_jobs: 25,
-        queued_jobs: 12,
+    let big = WorkloadSpec {
+        jobs_per_hour: u32::try_from(jobs_per_hour).unwrap_or(u32::MAX),
         storage_units: 150,
         tape_units: 6,
         seed: 7,
+        ..WorkloadSpec::default()
     };
     let started = (|| -> std::io::Result<(SimServer, SimServer)> {
+        let mut paris = SimServer::start(SimOptions::new(DEMO_KEY, SimData::default()))?;
+        paris.drive(Workload::new(big, now), WORKLOAD_TICK)?;
         Ok((
-            SimServer::start(SimOptions::new(DEMO_KEY, SimData::generate(&big, now)))?,
+            paris,
             SimServer::start(SimOptions::new(DEMO_KEY, SimData::known(now)))?,
         ))
     })();

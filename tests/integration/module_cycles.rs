@@ -9,9 +9,7 @@ use crate::support::modgraph::Graph;
 
 /// Cycles being removed on other branches, as file chains (`[a, b, a]`); their edges are
 /// ignored. The merge empties this list: a cycle in the merged tree must fail.
-const KNOWN_CYCLES: &[&[&str]] = &[
-    &["src/daemon.rs", "src/reload/worker.rs", "src/daemon.rs"],
-];
+const KNOWN_CYCLES: &[&[&str]] = &[&["src/daemon.rs", "src/reload/worker.rs", "src/daemon.rs"]];
 
 fn read_project(path: &str) -> Option<String> {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).ok()

@@ -17,6 +17,9 @@
 //! - `faults`: the misbehaviour knobs and how each is carried out on the wire;
 //! - `data`: the records served, the fixed `known` dataset and the seeded `generate` one;
 //!   `expected`: the metric values `known` must produce; `wire`: each record's JSON form;
+//! - `workload`: an evolving job load (arrivals, QUEUED -> ACTIVE -> DONE with
+//!   `lastUpdateTime` advancing, cleanup and deletions) that `SimServer::drive` serves;
+//! - `clock`: the primary's own clock (skewed, faster than wall time, or stepped by hand);
 //! - `version`, `time`: API version numbers and RFC 3339 time text.
 //!
 //! It is an independent implementation of the API and depends on nothing of the exporter
@@ -38,6 +41,7 @@
 //! # let _ = base;
 //! ```
 
+mod clock;
 mod data;
 mod expected;
 mod faults;
@@ -51,7 +55,9 @@ mod testing;
 mod time;
 mod version;
 mod wire;
+mod workload;
 
+pub use clock::SimClock;
 pub use data::{DataSpec, SimData, SimJob, SimStorageUnit, KNOWN_WINDOW_MILLIS, NO_TIME};
 pub use expected::{known_expectations, ExpectedStorage, KnownExpectations};
 pub use faults::{Fault, Scope};
@@ -59,3 +65,4 @@ pub use http::{MAX_CONNECTIONS, MAX_HEAD_BYTES};
 pub use server::{RequestRecord, SimHandle, SimOptions, SimServer};
 pub use time::{now_millis, UnixMillis};
 pub use version::ApiVersion;
+pub use workload::{Workload, WorkloadSpec};
