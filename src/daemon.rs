@@ -266,6 +266,7 @@ fn poll_settings(cfg: &Config, site: &SiteConfig, client: Arc<Client>) -> PollSe
         interval: cfg.server.collection_interval,
         timeout: cfg.server.collection_timeout,
         window: cfg.server.scraping_interval,
+        resync_interval: cfg.server.jobs_resync_interval,
     }
 }
 
@@ -396,7 +397,8 @@ impl Runtime {
                     let client_changed = force || current.site != *site;
                     let cadence_changed = current.interval != new.server.collection_interval
                         || current.timeout != new.server.collection_timeout
-                        || current.window != new.server.scraping_interval;
+                        || current.window != new.server.scraping_interval
+                        || current.resync_interval != new.server.jobs_resync_interval;
                     if client_changed || cadence_changed {
                         let client = if client_changed {
                             build_client(site, &self.client_options, &metrics)?

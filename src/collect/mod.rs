@@ -3,6 +3,7 @@
 //!
 //! It must not know about HTTP or Prometheus text; `/metrics` only reads snapshots.
 
+pub mod jobs;
 pub mod site;
 pub mod snapshot;
 pub mod summary;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::RwLock;
 
+use crate::collect::jobs::{JobsTracker, SweepInput, SweepKind};
 use crate::collect::snapshot::{CollectorRun, SiteSnapshot, Sourced};
 use crate::collect::summary::JobsSummary;
 use crate::config::{SiteAddress, SiteConfig};
@@ -34,6 +35,8 @@ pub struct PollSettings {
     pub timeout: Duration,
     /// The jobs look-back window.
     pub window: Duration,
+    /// Time between full jobs downloads; zero: every sweep is one.
+    pub resync_interval: Duration,
 }
 
 enum PollerCmd {
@@ -54,6 +57,9 @@ pub struct SiteRuntime {
     commands: Sender<PollerCmd>,
     retired: AtomicBool,
     sweeps: AtomicU64,
+    /// Set by `update` when the key, the API version or the window changed: the jobs
+    /// tracked so far may not be what the new settings would download.
+    resync: AtomicBool,
 }
 
 /// The thread of a runtime; joined on shutdown or when it has finished after retirement.
@@ -78,6 +84,7 @@ impl SiteRuntime {
             commands: tx,
             retired: AtomicBool::new(false),
             sweeps: AtomicU64::new(0),
+            resync: AtomicBool::new(false),
         });
         let thread_runtime = Arc::clone(&runtime);
         let handle = std::thread::Builder::new()
@@ -113,8 +120,16 @@ impl SiteRuntime {
         let _ = self.commands.send(PollerCmd::Start);
     }
 
-    /// Swaps in new settings; `sweep_now` asks for an immediate sweep (new credentials).
+    /// Swaps in new settings; `sweep_now` asks for an immediate sweep (new credentials). A
+    /// new key, API version or window makes the next jobs sweep a full download.
     pub fn update(&self, settings: PollSettings, sweep_now: bool) {
+        let current = self.settings();
+        if current.site.api_key != settings.site.api_key
+            || current.site.api_version != settings.site.api_version
+            || current.window != settings.window
+        {
+            self.resync.store(true, Ordering::SeqCst);
+        }
         *self.settings.write() = Arc::new(settings);
         let _ = self.commands.send(PollerCmd::Refresh { sweep_now });
     }
@@ -149,10 +164,14 @@ fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, metrics: &Ex
     }
     // The version found by detection, valid for the client it was found with.
     let mut detected: Option<(usize, ApiVersion)> = None;
+    let mut jobs = JobsTracker::new();
     loop {
         let settings = runtime.settings();
         let started = Instant::now();
-        sweep(runtime, &settings, &mut detected, metrics);
+        if runtime.resync.swap(false, Ordering::SeqCst) {
+            jobs.request_resync("reload changed the key, API version or window");
+        }
+        sweep(runtime, &settings, &mut detected, &mut jobs, metrics);
         if runtime.retired.load(Ordering::SeqCst) {
             return;
         }
@@ -178,6 +197,7 @@ fn sweep(
     runtime: &SiteRuntime,
     settings: &PollSettings,
     detected: &mut Option<(usize, ApiVersion)>,
+    tracker: &mut JobsTracker,
     metrics: &ExporterMetrics,
 ) {
     let site = runtime.name();
@@ -215,9 +235,15 @@ fn sweep(
             if settings.site.api_version.is_none() {
                 *detected = Some((client_id, version));
             }
-            let window_ms = i64::try_from(settings.window.as_millis()).unwrap_or(i64::MAX);
-            let window_start = now_millis().saturating_sub(window_ms);
+            let input = SweepInput {
+                version,
+                now: now_millis(),
+                window: settings.window,
+                resync_interval: settings.resync_interval,
+                deadline,
+            };
             let client = &settings.client;
+            let received_before = tracker.records_received();
             // Errors become (is_not_acceptable, message) so both fetches report alike.
             let describe = |e: crate::nbu::NbuError| (e.is_not_acceptable(), e.to_string());
             let (jobs, storage) = std::thread::scope(|scope| {
@@ -225,16 +251,11 @@ fn sweep(
                     .name(format!("jobs-{}", truncate(site, 10)))
                     .spawn_scoped(scope, || {
                         let t = Instant::now();
-                        (
-                            client
-                                .fetch_jobs(version, window_start, deadline)
-                                .map_err(describe),
-                            t.elapsed(),
-                        )
+                        (tracker.sweep(client, &input).map_err(describe), t.elapsed())
                     });
                 let t = Instant::now();
                 let storage = (
-                    client.fetch_storage_units(version, deadline).map_err(describe),
+                    client.fetch_storage_listing(version, deadline).map_err(describe),
                     t.elapsed(),
                 );
                 let jobs = match jobs_thread {
@@ -249,9 +270,31 @@ fn sweep(
                 (jobs, storage)
             });
             let now = now_millis();
+            let received = tracker.records_received();
+            metrics.add_nbu_records(site, "jobs_full", received.0 - received_before.0);
+            metrics.add_nbu_records(site, "jobs_incremental", received.1 - received_before.1);
+            metrics.set_jobs_tracked(site, tracker.tracked());
             let jobs = (
-                jobs.0.map(|list| JobsSummary::from_jobs(&list, window_start)),
+                jobs.0.map(|sweep| {
+                    metrics.count_jobs_sweep(site, sweep.kind.as_str());
+                    if sweep.kind == SweepKind::Full {
+                        log::debug!(
+                            "jobs resynced site={site} reason={:?} records={} tracked={}",
+                            sweep.full_reason.unwrap_or(""),
+                            sweep.records,
+                            sweep.tracked
+                        );
+                    }
+                    JobsSummary::from_table(tracker.table(), sweep.window_start)
+                }),
                 jobs.1,
+            );
+            let storage = (
+                storage.0.map(|listing| {
+                    metrics.add_nbu_records(site, "storage", listing.received as u64);
+                    listing.units
+                }),
+                storage.1,
             );
             let mut outcome = SweepOutcome {
                 next: &mut next,

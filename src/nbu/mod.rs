@@ -17,12 +17,12 @@ mod paging;
 mod proptests;
 pub mod storage;
 #[cfg(test)]
-mod stub;
+pub(crate) mod stub;
 
 pub use crate::api_version::ApiVersion;
 pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome};
 pub use detect::PROBE_ENDPOINT;
 pub use error::{CaFileProblem, NbuError, SetupError};
-pub use jobs::{decode_jobs_page, JobsPage, JOBS_ENDPOINT};
+pub use jobs::{decode_jobs_page, JobsPage, JobsQuery, RecordCap, JOBS_ENDPOINT};
 pub use model::{Job, StorageUnit};
-pub use storage::{decode_storage_page, StoragePage, STORAGE_ENDPOINT};
+pub use storage::{decode_storage_page, StorageListing, StoragePage, STORAGE_ENDPOINT};
