@@ -10,6 +10,7 @@ mod collection;
 mod faults;
 mod golden;
 mod http_api;
+mod incremental;
 mod module_cycles;
 mod properties;
 mod reload;
