@@ -32,10 +32,23 @@ pub fn malloc_arena_max() -> String {
     std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| DEPLOYED_MALLOC_ARENA_MAX.to_string())
 }
 
+/// The binary run: `NBU_BENCH_BIN` when set (to measure another build, e.g. a "before"
+/// figure), else the one Cargo built.
+pub fn bin() -> String {
+    std::env::var("NBU_BENCH_BIN").unwrap_or_else(|_| BIN.to_string())
+}
+
+/// Whether the child runs with the environment as it is, no `MALLOC_ARENA_MAX` added
+/// (`NBU_BENCH_PLAIN_ENV=1`: glibc's defaults, as a process started by hand gets).
+pub fn plain_env() -> bool {
+    std::env::var("NBU_BENCH_PLAIN_ENV").is_ok_and(|v| v == "1")
+}
+
 /// Fails with a clear message when the binary is missing (never expected under cargo).
 pub fn check_binary() {
-    if !Path::new(BIN).exists() {
-        eprintln!("error: {BIN} is missing; run `cargo build --release` first");
+    let bin = bin();
+    if !Path::new(&bin).exists() {
+        eprintln!("error: {bin} is missing; run `cargo build --release` first");
         std::process::exit(2);
     }
 }
@@ -140,17 +153,21 @@ impl Exporter {
         let config = dir.path().join("config.yaml");
         std::fs::write(&config, yaml).expect("write config");
         let stderr_path = dir.path().join("stderr.log");
-        let child = Command::new(BIN)
+        let mut command = Command::new(bin());
+        command
             .arg("--config")
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
             .env_remove("NOTIFY_SOCKET")
-            .env_remove("JOURNAL_STREAM")
-            .env("MALLOC_ARENA_MAX", malloc_arena_max())
+            .env_remove("JOURNAL_STREAM");
+        if !plain_env() {
+            command.env("MALLOC_ARENA_MAX", malloc_arena_max());
+        }
+        let child = command
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin()));
         let mut exporter = Exporter {
             dir,
             config,
@@ -437,10 +454,11 @@ pub fn machine_info() -> String {
         .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_string()))
         .unwrap_or_default();
     format!(
-        "date: {}\ncores (available_parallelism): {cores}\ncpu: {model}\nmemory: {mem}\nkernel: {}\nload average at start: {}\nbinary: {BIN}\nMALLOC_ARENA_MAX for the exporter: {}",
+        "date: {}\ncores (available_parallelism): {cores}\ncpu: {model}\nmemory: {mem}\nkernel: {}\nload average at start: {}\nbinary: {}\nMALLOC_ARENA_MAX for the exporter: {}",
         nbu_exporter::timefmt::format_rfc3339_millis(nbu_exporter::timefmt::now_millis()),
         kernel.trim(),
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        malloc_arena_max(),
+        bin(),
+        if plain_env() { "not set by the bench".to_string() } else { malloc_arena_max() },
     )
 }
