@@ -97,7 +97,8 @@ pub enum Command {
         /// Port for the exporter.
         #[arg(long, default_value_t = 2112)]
         port: u16,
-        /// Jobs in the larger simulated site.
+        /// Jobs per hour arriving at the larger simulated site (they queue, run and end as
+        /// time passes).
         #[arg(long, default_value_t = 2000)]
         jobs: usize,
     },

@@ -8,7 +8,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use nbu_sim::{now_millis, DataSpec, ResourceSpec, SimData, SimOptions, SimResources, SimServer};
+use nbu_sim::{
+    now_millis, DataSpec, ResourceSpec, SimData, SimOptions, SimResources, SimServer, Workload, WorkloadSpec,
+};
 
 use crate::daemon::{Daemon, DaemonOptions};
 use crate::reload::signals::Registered;
@@ -39,23 +41,36 @@ fn with_resources(data: SimData, seed: u64, now: nbu_sim::UnixMillis) -> SimData
     }
 }
 
-pub fn demo(host: std::net::IpAddr, port: u16, jobs: usize, signals: Option<Registered>) -> ExitCode {
+/// How often the larger site's evolving jobs are brought up to date.
+const WORKLOAD_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub fn demo(
+    host: std::net::IpAddr,
+    port: u16,
+    jobs_per_hour: usize,
+    signals: Option<Registered>,
+) -> ExitCode {
     crate::logging::init(log::LevelFilter::Info);
     let now = now_millis();
-    let big = DataSpec {
-        jobs,
-        active_jobs: 25,
-        queued_jobs: 12,
+    let big = WorkloadSpec {
+        jobs_per_hour: u32::try_from(jobs_per_hour).unwrap_or(u32::MAX),
         storage_units: 150,
         tape_units: 6,
         seed: 7,
+        ..WorkloadSpec::default()
     };
     let started = (|| -> std::io::Result<(SimServer, SimServer)> {
+        let mut paris = SimServer::start(SimOptions::new(DEMO_KEY, SimData::default()))?;
+        let resources = SimResources::generate(
+            &ResourceSpec {
+                seed: 9,
+                ..ResourceSpec::default()
+            },
+            now,
+        );
+        paris.drive(Workload::new(big, now).with_resources(resources), WORKLOAD_TICK)?;
         Ok((
-            SimServer::start(SimOptions::new(
-                DEMO_KEY,
-                with_resources(SimData::generate(&big, now), 9, now),
-            ))?,
+            paris,
             SimServer::start(SimOptions::new(
                 DEMO_KEY,
                 with_resources(SimData::known(now), 3, now),

@@ -6,6 +6,7 @@
 
 pub mod collectors;
 pub mod freshness;
+pub mod jobs;
 mod parts;
 pub mod settings;
 pub mod site;

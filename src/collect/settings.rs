@@ -20,6 +20,8 @@ pub struct PollSettings {
     pub timeout: Duration,
     /// The jobs look-back window.
     pub window: Duration,
+    /// Time between full jobs downloads; zero: every sweep is one.
+    pub resync_interval: Duration,
     /// The opt-in collectors (`collectors.*`).
     pub collectors: CollectorsConfig,
 }

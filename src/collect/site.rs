@@ -24,6 +24,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::collect::collectors::{self, Part, CLIENT_BACKUPS, PARTS};
 use crate::collect::freshness::FreshnessBook;
+use crate::collect::jobs::{JobsObserver, JobsTracker, SweepInput, SweepKind};
 use crate::collect::parts::{parts_loop, PartOutcome, PartsCmd, PartsHost};
 use crate::collect::snapshot::{CollectorRun, PartState, SiteSnapshot, Sourced};
 use crate::collect::summary::JobsSummary;
@@ -44,6 +45,13 @@ pub enum SweepReport<'a> {
     /// The `notAfter` (Unix seconds) of the certificate the primary presents; `None` when
     /// the site speaks plain HTTP, so it has none.
     TlsCertExpiry(Option<i64>),
+    /// NetBackup records received by a sweep, by source (`jobs_full`, `jobs_incremental`,
+    /// `storage`).
+    Records { source: &'static str, count: u64 },
+    /// Jobs the site tracks between sweeps.
+    JobsTracked(usize),
+    /// A successful jobs sweep of `kind` (`full` or `incremental`).
+    JobsSweep { kind: &'static str },
 }
 
 /// Told what a site's poller found (site name, report).
@@ -70,6 +78,9 @@ pub struct SiteRuntime {
     sweeps: AtomicU64,
     observer: CollectionObserver,
     freshness: Mutex<FreshnessBook>,
+    /// Set by `update` when the key, the API version or the window changed: the jobs
+    /// tracked so far may not be what the new settings would download.
+    resync: AtomicBool,
 }
 
 /// The thread of a runtime; joined on shutdown or when it has finished after retirement.
@@ -102,6 +113,7 @@ impl SiteRuntime {
             sweeps: AtomicU64::new(0),
             observer: Arc::clone(&observer),
             freshness: Mutex::new(book),
+            resync: AtomicBool::new(false),
         });
         let parts_runtime = Arc::clone(&runtime);
         let parts = std::thread::Builder::new()
@@ -157,8 +169,16 @@ impl SiteRuntime {
 
     /// Swaps in new settings; `sweep_now` asks for an immediate sweep (new credentials).
     /// A collector part the new settings disable loses its data and its self-metrics here,
-    /// so the next scrape no longer shows it; one they enable runs at once.
+    /// so the next scrape no longer shows it; one they enable runs at once. A new key, API
+    /// version or window makes the next jobs sweep a full download.
     pub fn update(&self, settings: PollSettings, sweep_now: bool) {
+        let current = self.settings();
+        if current.site.api_key != settings.site.api_key
+            || current.site.api_version != settings.site.api_version
+            || current.window != settings.window
+        {
+            self.resync.store(true, Ordering::SeqCst);
+        }
         {
             // Lock order, as in `publish_part`: snapshot, then settings.
             let mut snapshot = self.snapshot.write();
@@ -284,14 +304,17 @@ impl SiteRuntime {
 
     /// The jobs hook of per-client freshness: every job record the sweep read, folded into
     /// the book, whose view becomes the per-client part's data.
-    fn observe_jobs(&self, jobs: &[crate::nbu::Job], window_start: crate::timefmt::UnixMillis) {
+    fn observe_jobs(&self, feed: JobsFeed, window_start: crate::timefmt::UnixMillis) {
         if !self.settings().collectors.per_client.enabled {
             return;
         }
         let view = {
             let mut book = self.freshness.lock();
             book.begin_jobs(window_start);
-            for job in jobs {
+            if feed.full {
+                book.full_download();
+            }
+            for job in &feed.jobs {
                 book.observe(job);
             }
             book.end_jobs();
@@ -299,6 +322,29 @@ impl SiteRuntime {
         };
         if let Some(part) = collectors::part(CLIENT_BACKUPS) {
             self.publish_part(part, PartOutcome::Refreshed(Arc::new(view)));
+        }
+    }
+}
+
+/// The allowlisted clients' job records of one jobs sweep, gathered while it reads them
+/// and handed to the per-client book afterwards, so its lock is never held across a
+/// NetBackup request.
+#[derive(Default)]
+struct JobsFeed {
+    allowlist: std::collections::BTreeSet<String>,
+    full: bool,
+    jobs: Vec<crate::nbu::Job>,
+}
+
+impl JobsObserver for JobsFeed {
+    fn full_download(&mut self) {
+        self.full = true;
+        self.jobs.clear();
+    }
+
+    fn job(&mut self, job: &crate::nbu::Job) {
+        if self.allowlist.contains(&job.client_name) {
+            self.jobs.push(job.clone());
         }
     }
 }
@@ -339,10 +385,14 @@ fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, observer: &C
     }
     // The version found by detection, valid for the client it was found with.
     let mut detected: Option<(usize, ApiVersion)> = None;
+    let mut jobs = JobsTracker::new();
     loop {
         let settings = runtime.settings();
         let started = Instant::now();
-        sweep(runtime, &settings, &mut detected, observer);
+        if runtime.resync.swap(false, Ordering::SeqCst) {
+            jobs.request_resync("reload changed the key, API version or window");
+        }
+        sweep(runtime, &settings, &mut detected, &mut jobs, observer);
         if runtime.retired.load(Ordering::SeqCst) {
             return;
         }
@@ -371,6 +421,7 @@ fn sweep(
     runtime: &SiteRuntime,
     settings: &PollSettings,
     detected: &mut Option<(usize, ApiVersion)>,
+    tracker: &mut JobsTracker,
     observer: &CollectionObserver,
 ) {
     let site = runtime.name();
@@ -408,9 +459,19 @@ fn sweep(
             if settings.site.api_version.is_none() {
                 *detected = Some((client_id, version));
             }
-            let window_ms = i64::try_from(settings.window.as_millis()).unwrap_or(i64::MAX);
-            let window_start = now_millis().saturating_sub(window_ms);
+            let input = SweepInput {
+                version,
+                now: now_millis(),
+                window: settings.window,
+                resync_interval: settings.resync_interval,
+                deadline,
+            };
             let client = &settings.client;
+            let received_before = tracker.records_received();
+            let mut feed = JobsFeed::default();
+            if settings.collectors.per_client.enabled {
+                feed.allowlist = settings.collectors.allowlist.iter().cloned().collect();
+            }
             // Errors become (is_not_acceptable, message) so both fetches report alike.
             let describe = |e: crate::nbu::NbuError| (e.is_not_acceptable(), e.to_string());
             let (jobs, storage) = std::thread::scope(|scope| {
@@ -418,16 +479,12 @@ fn sweep(
                     .name(format!("jobs-{}", truncate(site, 10)))
                     .spawn_scoped(scope, || {
                         let t = Instant::now();
-                        (
-                            client
-                                .fetch_jobs(version, window_start, deadline)
-                                .map_err(describe),
-                            t.elapsed(),
-                        )
+                        let swept = tracker.sweep_observed(client, &input, &mut feed);
+                        (swept.map_err(describe), t.elapsed())
                     });
                 let t = Instant::now();
                 let storage = (
-                    client.fetch_storage_units(version, deadline).map_err(describe),
+                    client.fetch_storage_listing(version, deadline).map_err(describe),
                     t.elapsed(),
                 );
                 let jobs = match jobs_thread {
@@ -442,12 +499,50 @@ fn sweep(
                 (jobs, storage)
             });
             let now = now_millis();
-            if let Ok(list) = &jobs.0 {
-                runtime.observe_jobs(list, window_start);
+            let received = tracker.records_received();
+            let records = [
+                ("jobs_full", received.0 - received_before.0),
+                ("jobs_incremental", received.1 - received_before.1),
+            ];
+            for (source, count) in records {
+                observer(site, SweepReport::Records { source, count });
             }
+            observer(site, SweepReport::JobsTracked(tracker.tracked()));
             let jobs = (
-                jobs.0.map(|list| JobsSummary::from_jobs(&list, window_start)),
+                jobs.0.map(|sweep| {
+                    observer(
+                        site,
+                        SweepReport::JobsSweep {
+                            kind: sweep.kind.as_str(),
+                        },
+                    );
+                    if sweep.kind == SweepKind::Full {
+                        log::debug!(
+                            site = site,
+                            reason = sweep.full_reason.unwrap_or(""),
+                            records = sweep.records,
+                            tracked = sweep.tracked;
+                            "jobs resynced"
+                        );
+                    }
+                    runtime.observe_jobs(std::mem::take(&mut feed), sweep.window_start);
+                    JobsSummary::from_table(tracker.table(), sweep.window_start)
+                }),
                 jobs.1,
+            );
+            let storage = (
+                storage.0.map(|listing| {
+                    let count = listing.received as u64;
+                    observer(
+                        site,
+                        SweepReport::Records {
+                            source: "storage",
+                            count,
+                        },
+                    );
+                    listing.units
+                }),
+                storage.1,
             );
             let mut outcome = SweepOutcome {
                 next: &mut next,

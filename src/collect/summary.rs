@@ -1,17 +1,21 @@
-//! Turns one sweep's jobs into the small aggregate that the jobs metrics are built from.
-//! The raw jobs are dropped after this; a snapshot keeps only the summary.
+//! Turns a site's tracked jobs (`collect::jobs::JobTable`) into the small aggregate that
+//! the jobs metrics are built from. A snapshot keeps only the summary.
 //!
-//! Pure: jobs and a window in, numbers out. It knows nothing of HTTP, Prometheus types or
-//! sites.
+//! Pure: a table and a window in, numbers out. It knows nothing of HTTP, Prometheus types
+//! or sites.
 //!
 //! Which job counts where (the Go exporter saw no unfinished jobs because it filtered on
 //! `endTime`; we fetch them separately):
 //! - jobs that ended inside the window feed counts, bytes, status, files, dedup and duration;
 //! - those plus every unfinished job feed the per-state count;
 //! - every job whose state is QUEUED feeds the queue-reason count.
+//!
+//! Jobs are visited in job id order, so sums of floating-point values come out the same
+//! whether the table was built by one download or kept up to date sweep after sweep.
 
 use std::collections::BTreeMap;
 
+use crate::collect::jobs::{JobTable, ACTION, POLICY, REASON, STATE, STATUS};
 use crate::nbu::Job;
 use crate::timefmt::UnixMillis;
 
@@ -75,16 +79,8 @@ pub struct JobsSummary {
     pub state_count: BTreeMap<ActionKey, u64>,
     /// `nbu_jobs_queued_count{action,reason}`: every QUEUED job.
     pub queued: BTreeMap<ActionKey, u64>,
-    /// How many distinct jobs were summarised.
+    /// How many distinct jobs fed at least one of the above (the jobs tracked).
     pub jobs_seen: u64,
-}
-
-fn label(value: &str) -> String {
-    if value.is_empty() {
-        "UNKNOWN".to_string()
-    } else {
-        value.to_string()
-    }
 }
 
 /// A job has finished when it is DONE or carries a real end time.
@@ -93,40 +89,56 @@ pub fn is_finished(job: &Job) -> bool {
 }
 
 impl JobsSummary {
-    /// Summarises `jobs` (already de-duplicated by id) for the window starting at
-    /// `window_start`.
+    /// Summarises `jobs` for the window starting at `window_start`; a job listed more
+    /// than once counts once, as its last record.
     pub fn from_jobs(jobs: &[Job], window_start: UnixMillis) -> JobsSummary {
-        let mut s = JobsSummary::default();
+        let mut table = JobTable::default();
         for job in jobs {
-            let action = label(&job.job_type);
-            let policy = label(&job.policy_type);
-            let ended_in_window = job.end_time.is_some_and(|end| end >= window_start);
-            let unfinished = !is_finished(job);
-            s.jobs_seen += 1;
+            table.receive(job);
+        }
+        if let Err(e) = table.settle(window_start) {
+            log::warn!(error:% = e; "jobs summary incomplete");
+        }
+        JobsSummary::from_table(&table, window_start)
+    }
 
+    /// Summarises the needed jobs of `table` for the window starting at `window_start`.
+    pub fn from_table(table: &JobTable, window_start: UnixMillis) -> JobsSummary {
+        // Aggregated by label id, then keyed by text; per key, values are added in job id
+        // order.
+        type Ids2 = (u16, u16);
+        let mut by_outcome: BTreeMap<(u16, u16, u16), CountBytes> = BTreeMap::new();
+        let mut status_count: BTreeMap<Ids2, u64> = BTreeMap::new();
+        let mut files: BTreeMap<Ids2, u64> = BTreeMap::new();
+        let mut dedup: BTreeMap<Ids2, DedupMean> = BTreeMap::new();
+        let mut durations: BTreeMap<Ids2, DurationHistogram> = BTreeMap::new();
+        let mut state_count: BTreeMap<Ids2, u64> = BTreeMap::new();
+        let mut queued: BTreeMap<Ids2, u64> = BTreeMap::new();
+        let mut jobs_seen = 0;
+        for job in &table.jobs {
+            if !job.is_needed(window_start) {
+                continue;
+            }
+            jobs_seen += 1;
+            let action = job.label(ACTION);
+            let policy = job.label(POLICY);
+            let ended_in_window = job.ended_in_window(window_start);
             if ended_in_window {
-                let status = job.status.to_string();
-                let bytes = u64::try_from(job.kilobytes_transferred)
-                    .unwrap_or(0)
-                    .saturating_mul(1024);
-                let cb = s
-                    .by_outcome
-                    .entry((action.clone(), policy.clone(), status.clone()))
-                    .or_default();
+                let status = job.label(STATUS);
+                let cb = by_outcome.entry((action, policy, status)).or_default();
                 cb.count += 1;
-                cb.bytes = cb.bytes.saturating_add(bytes);
-                *s.status_count.entry((action.clone(), status)).or_default() += 1;
-                *s.files.entry((action.clone(), policy.clone())).or_default() +=
-                    u64::try_from(job.number_of_files).unwrap_or(0);
-                if let Some(ratio) = job.dedup_ratio.filter(|r| r.is_finite()) {
-                    let d = s.dedup.entry((action.clone(), policy.clone())).or_default();
+                cb.bytes = cb.bytes.saturating_add(job.bytes());
+                *status_count.entry((action, status)).or_default() += 1;
+                *files.entry((action, policy)).or_default() += job.files();
+                if let Some(ratio) = job.dedup() {
+                    let d = dedup.entry((action, policy)).or_default();
                     d.sum += ratio;
                     d.n += 1;
                 }
-                if let (Some(start), Some(end)) = (job.start_time, job.end_time) {
+                if let (Some(start), Some(end)) = (job.start(), job.end()) {
                     if end >= start {
                         let seconds = (end - start) as f64 / 1000.0;
-                        let h = s.durations.entry((action.clone(), policy.clone())).or_default();
+                        let h = durations.entry((action, policy)).or_default();
                         if let Some(i) = DURATION_BUCKETS.iter().position(|b| seconds <= *b) {
                             h.buckets[i] += 1;
                         }
@@ -135,19 +147,31 @@ impl JobsSummary {
                     }
                 }
             }
-            if ended_in_window || unfinished {
-                *s.state_count
-                    .entry((action.clone(), label(&job.state)))
-                    .or_default() += 1;
+            if ended_in_window || job.is_unfinished() {
+                *state_count.entry((action, job.label(STATE))).or_default() += 1;
             }
-            if job.state.eq_ignore_ascii_case("QUEUED") {
-                let reason = job
-                    .job_queue_reason
-                    .map_or_else(|| "UNKNOWN".to_string(), |r| r.to_string());
-                *s.queued.entry((action, reason)).or_default() += 1;
+            if job.is_queued() {
+                *queued.entry((action, job.label(REASON))).or_default() += 1;
             }
         }
-        s
+        let text = |id: u16| table.labels.text(id).to_string();
+        let two = |(a, b): Ids2| (text(a), text(b));
+        fn rekey<K: Ord, V>(map: BTreeMap<Ids2, V>, key: impl Fn(Ids2) -> K) -> BTreeMap<K, V> {
+            map.into_iter().map(|(k, v)| (key(k), v)).collect()
+        }
+        JobsSummary {
+            by_outcome: by_outcome
+                .into_iter()
+                .map(|((a, p, s), v)| ((text(a), text(p), text(s)), v))
+                .collect(),
+            status_count: rekey(status_count, two),
+            files: rekey(files, two),
+            dedup: rekey(dedup, two),
+            durations: rekey(durations, two),
+            state_count: rekey(state_count, two),
+            queued: rekey(queued, two),
+            jobs_seen,
+        }
     }
 }
 
@@ -206,6 +230,7 @@ mod tests {
         assert_eq!(s.queued.get(&("BACKUP".into(), "2".into())), Some(&1));
         let h = &s.durations[&("BACKUP".to_string(), "STANDARD".to_string())];
         assert_eq!((h.count, h.buckets[1], h.sum_seconds), (1, 1, 120.0));
-        assert_eq!(s.jobs_seen, 4);
+        // Job 2 ended before the window and feeds nothing.
+        assert_eq!(s.jobs_seen, 3);
     }
 }

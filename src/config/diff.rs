@@ -124,6 +124,12 @@ fn server(out: &mut Changes, old: &ServerConfig, new: &ServerConfig) {
     );
     out.field(
         p,
+        "jobsResyncInterval",
+        old.jobs_resync_interval,
+        new.jobs_resync_interval,
+    );
+    out.field(
+        p,
         "collectionInterval",
         old.collection_interval,
         new.collection_interval,

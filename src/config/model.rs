@@ -45,6 +45,9 @@ pub struct ServerConfig {
     pub uri: String,
     /// The jobs look-back window (`scrapingInterval`, Go exporter name kept).
     pub scraping_interval: Duration,
+    /// Time between full jobs downloads (`jobsResyncInterval`); in between, sweeps ask only
+    /// for jobs that changed. Zero: every sweep downloads everything.
+    pub jobs_resync_interval: Duration,
     /// How often each site is swept.
     pub collection_interval: Duration,
     /// Hard deadline for one sweep of one site.

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use prometheus::core::{Collector, MetricVec, MetricVecBuilder};
-use prometheus::{Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 use crate::timefmt::UnixMillis;
 
@@ -24,6 +26,11 @@ pub const RELOAD_TRIGGERS: [&str; 5] = ["startup", "signal", "watch", "poll", "h
 pub const RELOAD_RESULTS: [&str; 4] = ["applied", "unchanged", "rejected", "failed"];
 /// The `collector` label values pre-initialised by [`ExporterMetrics::init_site`].
 pub const COLLECTORS: [&str; 2] = ["jobs", "storage"];
+/// The `source` label values of `nbu_exporter_nbu_records_total`: job records of full
+/// downloads (resyncs) and of incremental sweeps, and storage-unit records.
+pub const RECORD_SOURCES: [&str; 3] = ["jobs_full", "jobs_incremental", "storage"];
+/// The `kind` label values of `nbu_exporter_jobs_sweeps_total`.
+pub const SWEEP_KINDS: [&str; 2] = ["full", "incremental"];
 /// The `reason` label values of `nbu_exporter_cache_flushes_total`.
 pub const FLUSH_REASONS: [&str; 2] = ["address_changed", "removed"];
 
@@ -62,6 +69,12 @@ pub struct ExporterMetrics {
     /// `nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds{site}`; set through
     /// [`ExporterMetrics::set_tls_cert_expiry`].
     tls_cert_expiry: GaugeVec,
+    /// `nbu_exporter_nbu_records_total{site,source}`.
+    nbu_records_total: IntCounterVec,
+    /// `nbu_exporter_jobs_tracked{site}`.
+    jobs_tracked: IntGaugeVec,
+    /// `nbu_exporter_jobs_sweeps_total{site,kind}`.
+    jobs_sweeps_total: IntCounterVec,
 }
 
 impl Default for ExporterMetrics {
@@ -211,6 +224,36 @@ impl ExporterMetrics {
                     &["site"],
                 ),
             ),
+            nbu_records_total: register(
+                &r,
+                IntCounterVec::new(
+                    opts(
+                        "nbu_exporter_nbu_records_total",
+                        "NetBackup records received, by source: job records of full downloads (jobs_full) and of incremental sweeps (jobs_incremental), storage units (storage).",
+                    ),
+                    &["site", "source"],
+                ),
+            ),
+            jobs_tracked: register(
+                &r,
+                IntGaugeVec::new(
+                    opts(
+                        "nbu_exporter_jobs_tracked",
+                        "Jobs kept between sweeps: ended inside the window, unfinished or queued.",
+                    ),
+                    &["site"],
+                ),
+            ),
+            jobs_sweeps_total: register(
+                &r,
+                IntCounterVec::new(
+                    opts(
+                        "nbu_exporter_jobs_sweeps_total",
+                        "Successful jobs sweeps by kind: full (a resync downloading every needed job) or incremental (only jobs changed since the last sweep).",
+                    ),
+                    &["site", "kind"],
+                ),
+            ),
             registry: r,
         };
         for trigger in RELOAD_TRIGGERS {
@@ -283,6 +326,26 @@ impl ExporterMetrics {
         self.config_watcher_up.set(i64::from(up));
     }
 
+    /// Counts `records` NetBackup records of `source` (one of [`RECORD_SOURCES`]) received
+    /// for `site`.
+    pub fn add_nbu_records(&self, site: &str, source: &str, records: u64) {
+        self.nbu_records_total
+            .with_label_values(&[site, source])
+            .inc_by(records);
+    }
+
+    /// Sets how many jobs `site` tracks between sweeps.
+    pub fn set_jobs_tracked(&self, site: &str, jobs: usize) {
+        self.jobs_tracked
+            .with_label_values(&[site])
+            .set(i64::try_from(jobs).unwrap_or(i64::MAX));
+    }
+
+    /// Counts one successful jobs sweep of `kind` (one of [`SWEEP_KINDS`]) for `site`.
+    pub fn count_jobs_sweep(&self, site: &str, kind: &str) {
+        self.jobs_sweeps_total.with_label_values(&[site, kind]).inc();
+    }
+
     /// Removes every series of `site` from the per-site families (`collection_*`,
     /// `nbu_requests_total`), for a site removed from the config. `cache_flushes_total` keeps
     /// its series: the flush that removed the site is what it counts.
@@ -291,6 +354,9 @@ impl ExporterMetrics {
         remove_site(&self.collection_success, site);
         remove_site(&self.collector_supported, site);
         remove_site(&self.nbu_requests_total, site);
+        remove_site(&self.nbu_records_total, site);
+        remove_site(&self.jobs_tracked, site);
+        remove_site(&self.jobs_sweeps_total, site);
         remove_site(&self.tls_cert_expiry, site);
     }
 
@@ -326,8 +392,9 @@ impl ExporterMetrics {
     }
 
     /// Creates a new site's series so they read 0 rather than absent before anything
-    /// happens: `collection_success` for each of [`COLLECTORS`] and `cache_flushes_total`
-    /// for each of [`FLUSH_REASONS`].
+    /// happens: `collection_success` for each of [`COLLECTORS`], `cache_flushes_total`
+    /// for each of [`FLUSH_REASONS`], `nbu_records_total` for each of [`RECORD_SOURCES`],
+    /// `jobs_sweeps_total` for each of [`SWEEP_KINDS`], and `jobs_tracked`.
     pub fn init_site(&self, site: &str) {
         for collector in COLLECTORS {
             self.collection_success
@@ -337,6 +404,13 @@ impl ExporterMetrics {
         for reason in FLUSH_REASONS {
             self.cache_flushes_total.with_label_values(&[site, reason]);
         }
+        for source in RECORD_SOURCES {
+            self.nbu_records_total.with_label_values(&[site, source]);
+        }
+        for kind in SWEEP_KINDS {
+            self.jobs_sweeps_total.with_label_values(&[site, kind]);
+        }
+        self.jobs_tracked.with_label_values(&[site]).set(0);
     }
 }
 
@@ -452,6 +526,16 @@ mod tests {
             "nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds",
             "site=paris"
         ));
+        m.add_nbu_records("paris", "jobs_incremental", 12);
+        m.set_jobs_tracked("paris", 7);
+        m.count_jobs_sweep("paris", "incremental");
+        assert_eq!(
+            m.nbu_records_total
+                .with_label_values(&["paris", "jobs_incremental"])
+                .get(),
+            12
+        );
+        assert_eq!(m.jobs_tracked.with_label_values(&["paris"]).get(), 7);
 
         m.forget_site("paris");
         let left = series(&m);
@@ -461,6 +545,19 @@ mod tests {
             "{paris:?}"
         );
         assert_eq!(paris.len(), FLUSH_REASONS.len());
+        for (source, kind) in [("jobs_full", "full"), ("storage", "incremental")] {
+            assert!(has(
+                &m,
+                "nbu_exporter_nbu_records_total",
+                &format!("site=rome,source={source}")
+            ));
+            assert!(has(
+                &m,
+                "nbu_exporter_jobs_sweeps_total",
+                &format!("kind={kind},site=rome")
+            ));
+        }
+        assert!(has(&m, "nbu_exporter_jobs_tracked", "site=rome"));
         assert!(has(
             &m,
             "nbu_exporter_nbu_requests_total",

@@ -1,9 +1,11 @@
-//! `GET /admin/jobs`: decoding a jobs page into `Job` records, and fetching every job a
-//! sweep needs (finished inside the window, plus every job not yet done) by following the
-//! opaque string cursor `meta.pagination.next`, holding no more than
-//! `ClientOptions::max_jobs` of them.
+//! `GET /admin/jobs`: decoding a jobs page into `Job` records, and the queries a sweep
+//! makes ([`JobsQuery`]: unfinished jobs, jobs ended since the window start, jobs changed
+//! since a `lastUpdateTime`, the newest change), each followed through the opaque string
+//! cursor `meta.pagination.next` and handed over record by record as pages arrive, never
+//! admitting more than a [`RecordCap`] allows.
 //!
-//! It must not know how jobs are aggregated into metrics (`collect::summary`).
+//! It must not know how jobs are tracked between sweeps (`collect::jobs`) or aggregated
+//! into metrics (`collect::summary`).
 
 use std::time::Instant;
 
@@ -13,7 +15,8 @@ use super::client::{Client, Get};
 use super::decode;
 use super::error::NbuError;
 use super::model::Job;
-use super::paging::{CursorPager, RecordCap};
+use super::paging::CursorPager;
+pub use super::paging::RecordCap;
 use crate::api_version::ApiVersion;
 use crate::timefmt::{format_rfc3339_millis, UnixMillis};
 
@@ -89,6 +92,8 @@ struct RawAttributes {
     end_time: Option<UnixMillis>,
     #[serde(default, deserialize_with = "decode::opt_i64")]
     job_queue_reason: Option<i64>,
+    #[serde(default, deserialize_with = "decode::opt_time")]
+    last_update_time: Option<UnixMillis>,
 }
 
 impl RawJob {
@@ -109,6 +114,7 @@ impl RawJob {
             start_time: a.start_time,
             end_time: a.end_time,
             job_queue_reason: a.job_queue_reason,
+            last_update_time: a.last_update_time,
         }
     }
 }
@@ -132,6 +138,47 @@ pub(crate) fn finished_since_filter(window_start: UnixMillis) -> String {
 /// The `filter` for jobs that have not finished (QUEUED, ACTIVE, REQUEUED, …).
 pub(crate) const NOT_DONE_FILTER: &str = "state ne 'DONE'";
 
+/// One `/admin/jobs` listing a sweep follows to its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobsQuery {
+    /// Every job not DONE, by `jobId`.
+    Unfinished,
+    /// Every job that ended at or after the instant (the window start), by `jobId`.
+    EndedSince(UnixMillis),
+    /// Every job whose `lastUpdateTime` is after the instant (a server time), oldest change
+    /// first: a job that changes while the listing is read moves behind the cursor and is
+    /// read again, so a listing never ends having missed a change older than its newest.
+    UpdatedAfter(UnixMillis),
+    /// The one job changed most recently (`page[limit]=1`): the newest `lastUpdateTime`.
+    Newest,
+}
+
+impl JobsQuery {
+    fn filter(self) -> Option<String> {
+        match self {
+            JobsQuery::Unfinished => Some(NOT_DONE_FILTER.to_string()),
+            JobsQuery::EndedSince(start) => Some(finished_since_filter(start)),
+            JobsQuery::UpdatedAfter(t) => Some(format!("lastUpdateTime gt {}", format_rfc3339_millis(t))),
+            JobsQuery::Newest => None,
+        }
+    }
+
+    fn sort(self) -> &'static str {
+        match self {
+            JobsQuery::Unfinished | JobsQuery::EndedSince(_) => "jobId",
+            JobsQuery::UpdatedAfter(_) => "lastUpdateTime",
+            JobsQuery::Newest => "-lastUpdateTime",
+        }
+    }
+
+    fn limit(self) -> &'static str {
+        match self {
+            JobsQuery::Newest => "1",
+            _ => PAGE_LIMIT,
+        }
+    }
+}
+
 /// Merges job lists, de-duplicated by `jobId`, sorted by it. When a job appears more than
 /// once the record from the earlier list wins. Records without a job id are all kept.
 pub(crate) fn merge_jobs(lists: Vec<Vec<Job>>) -> Vec<Job> {
@@ -142,9 +189,10 @@ pub(crate) fn merge_jobs(lists: Vec<Vec<Job>>) -> Vec<Job> {
 }
 
 impl Client {
-    /// Every job that finished at or after `window_start`, plus every job not yet DONE,
-    /// de-duplicated by `jobId` and sorted by it. Each query follows its cursor to the end.
-    /// Fails rather than hold more than `ClientOptions::max_jobs` jobs.
+    /// A full download: every job that finished at or after `window_start`, plus every job
+    /// not yet DONE, de-duplicated by `jobId` and sorted by it, as one list. Fails rather
+    /// than hold more than `ClientOptions::max_jobs` jobs. The sweep itself streams
+    /// (`collect::jobs`); this is the reference it is tested against.
     pub fn fetch_jobs(
         &self,
         version: ApiVersion,
@@ -165,6 +213,16 @@ impl Client {
         Ok(jobs)
     }
 
+    /// A cap of `ClientOptions::max_jobs` jobs, for the queries of one sweep.
+    pub fn jobs_cap(&self) -> RecordCap {
+        RecordCap::new(self.options.max_jobs, "jobs")
+    }
+
+    /// `ClientOptions::max_jobs`: also the most jobs a site tracks between sweeps.
+    pub fn max_jobs(&self) -> usize {
+        self.options.max_jobs
+    }
+
     /// Appends the unfinished jobs to `not_done`, then the jobs finished since
     /// `window_start` to `finished`, never holding more than `max_jobs` in the two.
     fn gather_jobs(
@@ -177,44 +235,57 @@ impl Client {
     ) -> Result<(), NbuError> {
         // Finished jobs are fetched last and win on duplicates: a job that finishes between
         // the two queries is seen twice rather than missed, and its newest record is kept.
-        let mut cap = RecordCap::new(self.options.max_jobs, "jobs");
-        self.fetch_job_query(version, NOT_DONE_FILTER, deadline, &mut cap, not_done)?;
-        let filter = finished_since_filter(window_start);
-        self.fetch_job_query(version, &filter, deadline, &mut cap, finished)
+        let mut cap = self.jobs_cap();
+        self.stream_jobs(version, JobsQuery::Unfinished, deadline, &mut cap, &mut |j| {
+            not_done.push(j)
+        })?;
+        let query = JobsQuery::EndedSince(window_start);
+        self.stream_jobs(version, query, deadline, &mut cap, &mut |j| finished.push(j))
     }
 
-    /// Appends all pages of one filtered jobs query to `jobs`, each page admitted by `cap`
-    /// first.
-    fn fetch_job_query(
+    /// Follows one jobs query to its end, handing every record to `on_job` page by page
+    /// (a page is admitted by `cap` before any of its records is handed over, and dropped
+    /// after), so nothing here holds more than one page.
+    pub fn stream_jobs(
         &self,
         version: ApiVersion,
-        filter: &str,
+        query: JobsQuery,
         deadline: Instant,
         cap: &mut RecordCap,
-        jobs: &mut Vec<Job>,
+        on_job: &mut dyn FnMut(Job),
     ) -> Result<(), NbuError> {
         let stopped = |detail| NbuError::Pagination {
             endpoint: JOBS_ENDPOINT,
             detail,
         };
+        let filter = query.filter();
         let mut pager = CursorPager::new(self.options.max_pages);
         let mut after: Option<String> = None;
         loop {
-            let mut query = vec![("filter", filter), ("page[limit]", PAGE_LIMIT), ("sort", "jobId")];
+            let mut params = Vec::with_capacity(4);
+            if let Some(filter) = filter.as_deref() {
+                params.push(("filter", filter));
+            }
+            params.push(("page[limit]", query.limit()));
+            params.push(("sort", query.sort()));
             if let Some(cursor) = after.as_deref() {
-                query.push(("page[after]", cursor));
+                params.push(("page[after]", cursor));
             }
             let get = Get {
                 endpoint: JOBS_ENDPOINT,
                 path: "/admin/jobs",
-                query: &query,
+                query: &params,
                 version,
             };
             let body = self.get(&get, deadline)?;
             let page = decode_jobs_page(&body).map_err(|e| self.decode_error(&get, e, &body))?;
+            drop(body);
             let rows = page.jobs.len();
             cap.admit(rows).map_err(stopped)?;
-            jobs.extend(page.jobs);
+            page.jobs.into_iter().for_each(&mut *on_job);
+            if query == JobsQuery::Newest {
+                return Ok(());
+            }
             after = pager.after_page(rows, page.next.as_deref()).map_err(stopped)?;
             if after.is_none() {
                 return Ok(());
@@ -248,7 +319,7 @@ mod tests {
               "state": "DONE", "status": 0, "kilobytesTransferred": 10737418240,
               "numberOfFiles": 3000000000, "dedupRatio": 2.5, "jobQueueReason": 0,
               "startTime": "2025-01-01T10:00:00.000Z", "endTime": "2025-01-01T11:30:00Z",
-              "elapsedTime": "PT1H30M", "unknownNewField": {"nested": [1, 2, {"x": null}]}
+              "elapsedTime": "PT1H30M", "lastUpdateTime": "2025-01-01T11:30:00.500Z", "unknownNewField": {"nested": [1, 2, {"x": null}]}
             }
           }],
           "meta": {"pagination": {"limit": 100, "next": "MTIzNDU=", "prev": "", "rangeTruncated": false}},
@@ -272,6 +343,7 @@ mod tests {
                 start_time: Some(1_735_725_600_000),
                 end_time: Some(1_735_731_000_000),
                 job_queue_reason: Some(0),
+                last_update_time: Some(1_735_731_000_500),
             }]
         );
     }

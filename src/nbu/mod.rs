@@ -30,7 +30,7 @@ pub mod robot_hosts;
 pub mod slos;
 pub mod storage;
 #[cfg(test)]
-mod stub;
+pub(crate) mod stub;
 pub mod tape_media;
 pub mod tls;
 pub mod volume_pools;
@@ -40,7 +40,7 @@ pub use crate::api_version::ApiVersion;
 pub use client::{Client, ClientOptions, RequestObserver, RequestOutcome};
 pub use detect::PROBE_ENDPOINT;
 pub use error::{CaFileProblem, NbuError, SetupError};
-pub use jobs::{decode_jobs_page, JobsPage, JOBS_ENDPOINT};
+pub use jobs::{decode_jobs_page, JobsPage, JobsQuery, RecordCap, JOBS_ENDPOINT};
 pub use listing::ListingPage;
 pub use model::{Job, StorageUnit};
-pub use storage::{decode_storage_page, StoragePage, STORAGE_ENDPOINT};
+pub use storage::{decode_storage_page, StorageListing, StoragePage, STORAGE_ENDPOINT};

@@ -31,6 +31,9 @@ pub struct Job {
     pub end_time: Option<UnixMillis>,
     /// `jobQueueReason` (1 = MEDIA_IN_USE … -99 = unknown).
     pub job_queue_reason: Option<i64>,
+    /// `lastUpdateTime`: when NetBackup last changed the record, on the server's clock.
+    /// The incremental sweep's high-water mark; feeds no metric.
+    pub last_update_time: Option<UnixMillis>,
 }
 
 /// One `/storage/storage-units` record.

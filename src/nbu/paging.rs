@@ -132,7 +132,7 @@ impl OffsetPager {
 /// makes for that resource. Consulted before a page's records are kept, so what is held
 /// never exceeds `max`.
 #[derive(Debug)]
-pub(crate) struct RecordCap {
+pub struct RecordCap {
     max: usize,
     /// What the records are, plural (`jobs`, `storage units`), for the error text.
     noun: &'static str,
@@ -141,7 +141,7 @@ pub(crate) struct RecordCap {
 }
 
 impl RecordCap {
-    pub(crate) fn new(max: usize, noun: &'static str) -> RecordCap {
+    pub fn new(max: usize, noun: &'static str) -> RecordCap {
         RecordCap {
             max,
             noun,
@@ -152,7 +152,7 @@ impl RecordCap {
 
     /// Before keeping a page of `rows` records: `Ok` when the records held would stay
     /// within the cap (they then count as held), `Err` when they would not.
-    pub(crate) fn admit(&mut self, rows: usize) -> Result<(), String> {
+    pub fn admit(&mut self, rows: usize) -> Result<(), String> {
         self.pages += 1;
         let held = self.held.saturating_add(rows);
         if held > self.max {

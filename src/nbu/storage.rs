@@ -21,8 +21,9 @@ use crate::api_version::ApiVersion;
 /// The request label of storage-unit queries.
 pub const STORAGE_ENDPOINT: &str = "storage-units";
 
-/// Rows asked per page (the API allows up to 500).
-const PAGE_LIMIT: usize = 100;
+/// Rows asked per page: the most the API allows (README §4.1), so 150 units cost one
+/// request where pages of 100 cost two.
+const PAGE_LIMIT: usize = 500;
 
 /// One decoded storage-units page.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -138,13 +139,31 @@ pub fn decode_storage_page(body: &[u8]) -> Result<StoragePage, String> {
 
 /// Drops tape units (`storageType` compared case-insensitively) and repeated names (a unit
 /// added or removed while paging shifts the offsets), keeping the first occurrence.
+#[cfg(test)]
 pub(crate) fn keep_disk_units(units: Vec<StorageUnit>) -> Vec<StorageUnit> {
     let mut seen = HashSet::new();
-    units
-        .into_iter()
-        .filter(|u| !u.is_tape())
-        .filter(|u| u.name.is_empty() || seen.insert(u.name.clone()))
-        .collect()
+    let mut kept = Vec::new();
+    keep_disk_units_into(units, &mut seen, &mut kept);
+    kept
+}
+
+/// [`keep_disk_units`] for one page at a time: `seen` carries the names across pages.
+fn keep_disk_units_into(units: Vec<StorageUnit>, seen: &mut HashSet<String>, kept: &mut Vec<StorageUnit>) {
+    kept.extend(
+        units
+            .into_iter()
+            .filter(|u| !u.is_tape())
+            .filter(|u| u.name.is_empty() || seen.insert(u.name.clone())),
+    );
+}
+
+/// The storage units of one sweep: the disk units kept and how many records came in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StorageListing {
+    /// Tape units and repeated names excluded.
+    pub units: Vec<StorageUnit>,
+    /// Every record received, tape included.
+    pub received: usize,
 }
 
 impl Client {
@@ -155,26 +174,50 @@ impl Client {
         version: ApiVersion,
         deadline: Instant,
     ) -> Result<Vec<StorageUnit>, NbuError> {
-        let mut units = Vec::new();
-        self.gather_storage_units(version, deadline, &mut units)?;
-        let total = units.len();
-        let kept = keep_disk_units(units);
+        self.fetch_storage_listing(version, deadline).map(|l| l.units)
+    }
+
+    /// [`Client::fetch_storage_units`] plus the number of records received. Tape units and
+    /// repeated names are dropped page by page, so only the kept units accumulate.
+    pub fn fetch_storage_listing(
+        &self,
+        version: ApiVersion,
+        deadline: Instant,
+    ) -> Result<StorageListing, NbuError> {
+        let mut seen = HashSet::new();
+        let mut listing = StorageListing::default();
+        self.walk_storage_units(version, deadline, &mut |page| {
+            listing.received += page.len();
+            keep_disk_units_into(page, &mut seen, &mut listing.units);
+        })?;
         log::debug!(
             site:% = self.site(),
-            total = total,
-            kept = kept.len();
+            total = listing.received,
+            kept = listing.units.len();
             "storage units fetched"
         );
-        Ok(kept)
+        Ok(listing)
     }
 
     /// Appends every page's units (tape included) to `units`, never holding more than
     /// `max_storage_units` of them.
+    #[cfg(test)]
     fn gather_storage_units(
         &self,
         version: ApiVersion,
         deadline: Instant,
         units: &mut Vec<StorageUnit>,
+    ) -> Result<(), NbuError> {
+        self.walk_storage_units(version, deadline, &mut |page| units.extend(page))
+    }
+
+    /// Hands every page's units (tape included) to `on_page`, never admitting more than
+    /// `max_storage_units` of them in the walk.
+    fn walk_storage_units(
+        &self,
+        version: ApiVersion,
+        deadline: Instant,
+        on_page: &mut dyn FnMut(Vec<StorageUnit>),
     ) -> Result<(), NbuError> {
         let stopped = |detail| NbuError::Pagination {
             endpoint: STORAGE_ENDPOINT,
@@ -196,7 +239,7 @@ impl Client {
             let page = decode_storage_page(&body).map_err(|e| self.decode_error(&get, e, &body))?;
             cap.admit(page.units.len()).map_err(stopped)?;
             let first = page.units.first().map(|u| u.name.clone());
-            units.extend(page.units);
+            on_page(page.units);
             let more = pager
                 .after_page(page.returned, page.count, first.as_deref())
                 .map_err(stopped)?;
@@ -379,40 +422,42 @@ mod http_tests {
 
     #[test]
     fn collects_every_page_and_drops_tape_units() {
-        let stub = Stub::start(serve(250, true));
-        let units = client(&stub, fast_options())
-            .fetch_storage_units(ApiVersion::V13_0, deadline_in(5000))
+        let stub = Stub::start(serve(1250, true));
+        let listing = client(&stub, fast_options())
+            .fetch_storage_listing(ApiVersion::V13_0, deadline_in(5000))
             .unwrap();
-        assert_eq!(offsets(&stub), ["0", "100", "200"]);
-        assert_eq!(units.len(), 250 - 25, "25 of 250 units are tape");
+        let units = listing.units;
+        assert_eq!(offsets(&stub), ["0", "500", "1000"]);
+        assert_eq!(units.len(), 1250 - 125, "125 of 1250 units are tape");
+        assert_eq!(listing.received, 1250);
         assert!(units.iter().all(|u| !u.is_tape()));
-        assert_eq!(units.last().map(|u| u.name.as_str()), Some("unit-249"));
+        assert_eq!(units.last().map(|u| u.name.as_str()), Some("unit-1249"));
         assert_eq!(units[0].free_capacity_bytes, Some(5_000_000_000_001));
         for r in stub.requests() {
             assert_eq!(r.path, "/netbackup/storage/storage-units");
-            assert_eq!(r.param("page[limit]"), Some("100"));
+            assert_eq!(r.param("page[limit]"), Some("500"), "the API's largest page");
             assert_eq!(r.accept_version(), "13.0");
         }
     }
 
     #[test]
     fn without_a_count_stops_on_a_short_or_empty_page() {
-        let stub = Stub::start(serve(250, false));
+        let stub = Stub::start(serve(1250, false));
         let units = client(&stub, fast_options())
             .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
             .unwrap();
         assert_eq!(
             (offsets(&stub), units.len()),
-            (vec!["0".into(), "100".into(), "200".into()], 225)
+            (vec!["0".into(), "500".into(), "1000".into()], 1125)
         );
 
-        let stub = Stub::start(serve(200, false));
+        let stub = Stub::start(serve(1000, false));
         let units = client(&stub, fast_options())
             .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
             .unwrap();
         assert_eq!(
             (offsets(&stub), units.len()),
-            (vec!["0".into(), "100".into(), "200".into()], 180)
+            (vec!["0".into(), "500".into(), "1000".into()], 900)
         );
 
         let stub = Stub::start(serve(0, true));
@@ -427,21 +472,21 @@ mod http_tests {
         let stub = Stub::start(|r, n| {
             let mut r = r.clone();
             r.query.retain(|(name, _)| name != "page[offset]");
-            serve(1000, false)(&r, n)
+            serve(5000, false)(&r, n)
         });
         let err = client(&stub, fast_options())
             .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "storage-units: pagination stopped: the server ignored page[offset]=100 (page starts with \"unit-000\" again)"
+            "storage-units: pagination stopped: the server ignored page[offset]=500 (page starts with \"unit-000\" again)"
         );
-        assert_eq!(offsets(&stub), ["0", "100"]);
+        assert_eq!(offsets(&stub), ["0", "500"]);
     }
 
     #[test]
     fn max_pages_bounds_the_walk() {
-        let stub = Stub::start(serve(1000, true));
+        let stub = Stub::start(serve(5000, true));
         let options = ClientOptions {
             max_pages: 3,
             ..fast_options()
@@ -456,21 +501,21 @@ mod http_tests {
                 detail: "more than 3 pages".into()
             }
         );
-        assert_eq!(offsets(&stub), ["0", "100", "200"]);
+        assert_eq!(offsets(&stub), ["0", "500", "1000"]);
     }
 
     /// A listing that never ends: `count` always 1,000 past the offset asked for, and every
     /// page holds units never seen before.
     fn endless(r: &Recorded, n: usize) -> Reply {
         let offset: usize = r.param("page[offset]").and_then(|v| v.parse().ok()).unwrap_or(0);
-        serve(offset + 1000, true)(r, n)
+        serve(offset + 5000, true)(r, n)
     }
 
     #[test]
     fn max_storage_units_bounds_an_endless_listing() {
         let stub = Stub::start(endless);
         let options = ClientOptions {
-            max_storage_units: 250,
+            max_storage_units: 1250,
             max_pages: 50,
             ..fast_options()
         };
@@ -483,13 +528,13 @@ mod http_tests {
         assert_eq!(
             (err.to_string(), units.len()),
             (
-                "storage-units: pagination stopped: the listing did not end within 250 storage units \
+                "storage-units: pagination stopped: the listing did not end within 1250 storage units \
                  (3 pages read); refusing to hold more in one sweep"
                     .to_string(),
-                200
+                1000
             )
         );
-        assert_eq!(offsets(&stub), ["0", "100", "200"]);
+        assert_eq!(offsets(&stub), ["0", "500", "1000"]);
         assert_eq!(
             client.fetch_storage_units(ApiVersion::V12_0, deadline_in(5000)),
             Err(err)
@@ -499,22 +544,22 @@ mod http_tests {
     #[test]
     fn a_listing_of_exactly_max_storage_units_is_complete() {
         let options = ClientOptions {
-            max_storage_units: 250,
+            max_storage_units: 1250,
             ..fast_options()
         };
-        let stub = Stub::start(serve(250, true));
+        let stub = Stub::start(serve(1250, true));
         let units = client(&stub, options.clone())
             .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
             .unwrap();
-        assert_eq!(units.len(), 225);
+        assert_eq!(units.len(), 1125);
 
-        let stub = Stub::start(serve(251, true));
+        let stub = Stub::start(serve(1251, true));
         let err = client(&stub, options)
             .fetch_storage_units(ApiVersion::V12_0, deadline_in(5000))
             .unwrap_err();
         assert!(
             err.to_string()
-                .contains("did not end within 250 storage units (3 pages read)"),
+                .contains("did not end within 1250 storage units (3 pages read)"),
             "{err}"
         );
     }
@@ -530,12 +575,12 @@ mod http_tests {
             (err.to_string(), units.len()),
             (
                 "storage-units: pagination stopped: the listing did not end within 10000 storage units \
-                 (101 pages read); refusing to hold more in one sweep"
+                 (21 pages read); refusing to hold more in one sweep"
                     .to_string(),
                 10_000
             )
         );
-        assert_eq!(stub.requests().len(), 101);
+        assert_eq!(stub.requests().len(), 21);
     }
 
     #[test]

@@ -214,6 +214,7 @@ impl Applier {
                     let cadence_changed = current.interval != new.server.collection_interval
                         || current.timeout != new.server.collection_timeout
                         || current.window != new.server.scraping_interval
+                        || current.resync_interval != new.server.jobs_resync_interval
                         // The opt-in collectors: `SiteRuntime::update` applies them.
                         || current.collectors != new.collectors;
                     if client_changed || cadence_changed {
@@ -281,6 +282,9 @@ impl Applier {
                 metrics.set_collector_supported(site, collector, supported)
             }
             SweepReport::Disabled { collector } => metrics.forget_collector(site, collector),
+            SweepReport::Records { source, count } => metrics.add_nbu_records(site, source, count),
+            SweepReport::JobsTracked(jobs) => metrics.set_jobs_tracked(site, jobs),
+            SweepReport::JobsSweep { kind } => metrics.count_jobs_sweep(site, kind),
             SweepReport::TlsCertExpiry(Some(not_after)) => metrics.set_tls_cert_expiry(site, not_after),
             SweepReport::TlsCertExpiry(None) => metrics.clear_tls_cert_expiry(site),
         })
@@ -422,6 +426,7 @@ fn poll_settings(cfg: &Config, site: &SiteConfig, client: Arc<Client>) -> PollSe
         interval: cfg.server.collection_interval,
         timeout: cfg.server.collection_timeout,
         window: cfg.server.scraping_interval,
+        resync_interval: cfg.server.jobs_resync_interval,
         collectors: cfg.collectors.clone(),
     }
 }

@@ -513,6 +513,7 @@ fn job(id: i64, client: &str, status: i64, ended_ago_ms: i64) -> SimJob {
         start_time: Some(now - ended_ago_ms - 60_000),
         end_time: Some(now - ended_ago_ms),
         job_queue_reason: None,
+        last_update: None,
     }
 }
 

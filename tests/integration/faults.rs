@@ -370,7 +370,7 @@ fn fault_endless_storage_listing_ends_by_the_unit_cap_not_the_deadline() {
     );
     let failures: Vec<&String> = lines.iter().filter(|l| l.contains("collection failed")).collect();
     let capped = "storage: storage-units: pagination stopped: the listing did not end within 10000 \
-                  storage units (101 pages read); refusing to hold more in one sweep";
+                  storage units (21 pages read); refusing to hold more in one sweep";
     assert!(
         failures.iter().any(|l| l.contains(capped)),
         "no sweep stopped at the unit cap: {failures:#?}"

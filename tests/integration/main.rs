@@ -15,6 +15,7 @@ mod faults;
 mod golden;
 mod gzip;
 mod http_api;
+mod incremental;
 mod logs;
 mod module_cycles;
 mod properties;

@@ -14,7 +14,7 @@ use crate::time::UnixMillis;
 pub const NO_TIME: &str = "0001-01-01T00:00:00Z";
 
 pub(crate) const MINUTE: i64 = 60_000;
-const HOUR: i64 = 60 * MINUTE;
+pub(crate) const HOUR: i64 = 60 * MINUTE;
 
 /// One job as the simulated primary server stores it. Every other attribute of the wire
 /// form (about 60) is derived from these fields by `wire::write_job`.
@@ -39,6 +39,10 @@ pub struct SimJob {
     pub end_time: Option<UnixMillis>,
     /// Omitted from the JSON when `None`.
     pub job_queue_reason: Option<i64>,
+    /// `lastUpdateTime`: when NetBackup last changed the record. `None` for the static
+    /// datasets: then the end time, or the server's `now` while the job is unfinished (it
+    /// is updated all the time). The evolving [`crate::Workload`] always sets it.
+    pub last_update: Option<UnixMillis>,
 }
 
 /// One storage unit. Capacity and limit fields are omitted from the JSON when `None`.
@@ -236,6 +240,7 @@ impl SimData {
                         start_time: at(start),
                         end_time: end.and_then(at),
                         job_queue_reason: reason,
+                        last_update: None,
                     }
                 },
             )
@@ -338,28 +343,34 @@ impl SimData {
             job.job_id = 1000 + i as i64;
         }
 
-        let n = spec.storage_units;
-        let tapes = spec.tape_units.min(n);
-        let mut storage_units = Vec::with_capacity(n);
-        let mut tape_seen = 0;
-        for i in 0..n {
-            // Bresenham-style spread: exactly `tapes` of the `n` units are tape.
-            let is_tape = (i + 1) * tapes / n.max(1) > i * tapes / n.max(1);
-            let name = format!("stu-{:04}", i + 1);
-            let unit = if is_tape {
-                tape_seen += 1;
-                generated_tape(&mut rng, name, tape_seen % 2 == 1)
-            } else {
-                generated_disk(&mut rng, name)
-            };
-            storage_units.push(unit);
-        }
+        let storage_units = generated_units(&mut rng, spec.storage_units, spec.tape_units);
         SimData {
             jobs,
             storage_units,
             resources: SimResources::default(),
         }
     }
+}
+
+/// `n` units named `stu-0001`, ..., `tapes` of them tape (spread evenly, alternately `TAPE`
+/// and `Tape`).
+pub(crate) fn generated_units(rng: &mut XorShift, n: usize, tapes: usize) -> Vec<SimStorageUnit> {
+    let tapes = tapes.min(n);
+    let mut storage_units = Vec::with_capacity(n);
+    let mut tape_seen = 0;
+    for i in 0..n {
+        // Bresenham-style spread: exactly `tapes` of the `n` units are tape.
+        let is_tape = (i + 1) * tapes / n.max(1) > i * tapes / n.max(1);
+        let name = format!("stu-{:04}", i + 1);
+        let unit = if is_tape {
+            tape_seen += 1;
+            generated_tape(rng, name, tape_seen % 2 == 1)
+        } else {
+            generated_disk(rng, name)
+        };
+        storage_units.push(unit);
+    }
+    storage_units
 }
 
 const JOB_TYPES: [(&str, u64); 7] = [
@@ -388,7 +399,7 @@ const SCHEDULE_TYPES: [&str; 3] = [
 ];
 const QUEUE_REASONS: [i64; 6] = [1, 2, 4, 6, 9, 18];
 
-fn generated_job(rng: &mut XorShift, state: &str, clients: &[String], now: UnixMillis) -> SimJob {
+pub(crate) fn generated_job(rng: &mut XorShift, state: &str, clients: &[String], now: UnixMillis) -> SimJob {
     let job_type = rng.weighted(&JOB_TYPES);
     let policy_type = match job_type {
         "IMAGEDELETE" => "",
@@ -466,10 +477,11 @@ fn generated_job(rng: &mut XorShift, state: &str, clients: &[String], now: UnixM
         start_time: start,
         end_time: end,
         job_queue_reason: reason,
+        last_update: None,
     }
 }
 
-fn generated_disk(rng: &mut XorShift, name: String) -> SimStorageUnit {
+pub(crate) fn generated_disk(rng: &mut XorShift, name: String) -> SimStorageUnit {
     let (ty, sub, cloud) = match rng.below(7) {
         0 => ("CLOUD", "CloudCatalyst", true),
         1 | 2 => ("DISK", "AdvancedDisk", false),
@@ -497,7 +509,7 @@ fn generated_disk(rng: &mut XorShift, name: String) -> SimStorageUnit {
     }
 }
 
-fn generated_tape(rng: &mut XorShift, name: String, upper: bool) -> SimStorageUnit {
+pub(crate) fn generated_tape(rng: &mut XorShift, name: String, upper: bool) -> SimStorageUnit {
     SimStorageUnit {
         name,
         storage_type: if upper { "TAPE" } else { "Tape" }.to_string(),

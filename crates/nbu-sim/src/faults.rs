@@ -15,7 +15,6 @@ use crate::http::{Conn, Request, Response, CONNECTION_BOUND};
 use crate::paging::{self, OffsetPage};
 use crate::routes::{self, JSON_MEDIA};
 use crate::server::Shared;
-use crate::time::now_millis;
 use crate::wire;
 
 /// How a request misbehaves.
@@ -279,6 +278,7 @@ fn synthetic_job(now: i64) -> SimJob {
         start_time: Some(now - 120_000),
         end_time: Some(now - 60_000),
         job_queue_reason: None,
+        last_update: None,
     }
 }
 
@@ -318,7 +318,7 @@ fn endless_jobs(shared: &Shared, req: &Request) -> String {
     let limit = limit_param(req, 100) as i64;
     let served = shared.served();
     let jobs = &served.data.jobs;
-    let now = now_millis();
+    let now = shared.clock.now();
     let base = req.base_href(shared.local_addr());
     let next = format!("endless.{}", page + 1);
     let link = |after: &str| json!({"href": format!("{base}/admin/jobs?page%5Blimit%5D={limit}&page%5Bafter%5D={after}")});
@@ -378,7 +378,7 @@ fn sample_item(shared: &Shared, req: &Request, path_scope: Option<Scope>) -> Str
         });
         wire::write_storage_unit(&mut out, &unit, &base);
     } else {
-        let now = now_millis();
+        let now = shared.clock.now();
         let mut job = served
             .data
             .jobs
@@ -454,6 +454,7 @@ mod tests {
     use super::*;
     use crate::data::SimData;
     use crate::testing::{get, get_with, raw, start, KEY};
+    use crate::time::now_millis;
     use crate::SimServer;
 
     const ACCEPT: &str = "application/vnd.netbackup+json;version=13.0";

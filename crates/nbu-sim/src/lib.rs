@@ -22,6 +22,9 @@
 //!   `expected`: the metric values `known` must produce; `wire`: each record's JSON form;
 //! - `tls`: HTTPS with generated certificates (a CA-signed leaf, a CA used as the leaf,
 //!   expired or misnamed ones, a refused TLS version) and `GET /security/cacert`;
+//! - `workload`: an evolving job load (arrivals, QUEUED -> ACTIVE -> DONE with
+//!   `lastUpdateTime` advancing, cleanup and deletions) that `SimServer::drive` serves;
+//! - `clock`: the primary's own clock (skewed, faster than wall time, or stepped by hand);
 //! - `version`, `time`: API version numbers and RFC 3339 time text.
 //!
 //! It is an independent implementation of the API and depends on nothing of the exporter
@@ -43,6 +46,7 @@
 //! # let _ = base;
 //! ```
 
+mod clock;
 mod data;
 mod expected;
 mod faults;
@@ -59,7 +63,9 @@ mod time;
 mod tls;
 mod version;
 mod wire;
+mod workload;
 
+pub use clock::SimClock;
 pub use data::{DataSpec, SimData, SimJob, SimStorageUnit, KNOWN_WINDOW_MILLIS, NO_TIME};
 pub use expected::{known_expectations, ExpectedStorage, KnownExpectations};
 pub use faults::{Fault, Scope};
@@ -72,3 +78,4 @@ pub use server::{RequestRecord, SimHandle, SimOptions, SimServer};
 pub use time::{now_millis, UnixMillis};
 pub use tls::{LeafKind, SimTls, SIM_CA_NAME};
 pub use version::ApiVersion;
+pub use workload::{Workload, WorkloadSpec};

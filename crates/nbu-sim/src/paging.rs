@@ -67,14 +67,14 @@ impl SortKey {
         ['i', 's', 'e', 'u'][self as usize]
     }
 
-    /// The value sorted on. Unfinished jobs sort as the oldest end time and, since they
-    /// keep changing, as the newest update time.
+    /// The value sorted on. Unfinished jobs sort as the oldest end time and, when they
+    /// carry no update time (they then keep changing), as the newest update time.
     fn value(self, job: &SimJob) -> i64 {
         match self {
             SortKey::JobId => job.job_id,
             SortKey::StartTime => job.start_time.unwrap_or(i64::MIN),
             SortKey::EndTime => job.end_time.unwrap_or(i64::MIN),
-            SortKey::LastUpdateTime => job.end_time.unwrap_or(i64::MAX),
+            SortKey::LastUpdateTime => job.last_update.or(job.end_time).unwrap_or(i64::MAX),
         }
     }
 }

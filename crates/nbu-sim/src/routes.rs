@@ -13,7 +13,6 @@ use crate::http::{Request, Response};
 use crate::paging::{jobs_page, storage_page};
 use crate::resource_routes::{resource_page, Resource};
 use crate::server::Shared;
-use crate::time::now_millis;
 use crate::version::ApiVersion;
 
 pub(crate) const JSON_MEDIA: &str = "application/vnd.netbackup+json";
@@ -139,7 +138,7 @@ pub(crate) fn route(shared: &Shared, req: &Request) -> Response {
     let (api_key, versions, served) = shared.answer_state();
     let accept = req.accept();
     if endpoint == Endpoint::Ping {
-        return ping(accept.as_deref(), &versions);
+        return ping(accept.as_deref(), &versions, shared.clock.now());
     }
     if req.header("authorization") != Some(api_key.as_str()) {
         return Response::error(
@@ -152,7 +151,7 @@ pub(crate) fn route(shared: &Shared, req: &Request) -> Response {
         return not_acceptable(&versions);
     };
     let base = req.base_href(shared.local_addr());
-    let now = now_millis();
+    let now = shared.clock.now();
     let result = match endpoint {
         Endpoint::Jobs => jobs_page(&served, &req.query, now, &base),
         Endpoint::Resource(resource) => {
@@ -181,7 +180,7 @@ fn not_acceptable(versions: &[ApiVersion]) -> Response {
 }
 
 /// `GET /ping`: no auth; the primary's clock in epoch milliseconds.
-fn ping(accept: Option<&str>, versions: &[ApiVersion]) -> Response {
+fn ping(accept: Option<&str>, versions: &[ApiVersion], now: i64) -> Response {
     let asked: Vec<Option<ApiVersion>> = accept
         .map(|a| [requested(a, TEXT_MEDIA), requested(a, JSON_MEDIA)].concat())
         .unwrap_or_default();
@@ -194,7 +193,7 @@ fn ping(accept: Option<&str>, versions: &[ApiVersion]) -> Response {
         Some(v) => Response::new(
             200,
             &format!("{TEXT_MEDIA};version={v}"),
-            now_millis().to_string().into_bytes(),
+            now.to_string().into_bytes(),
         ),
         None => not_acceptable(versions),
     }
@@ -205,6 +204,7 @@ mod tests {
     use super::*;
     use crate::data::SimData;
     use crate::testing::*;
+    use crate::time::now_millis;
 
     #[test]
     fn wrong_or_missing_key_is_401_with_the_error_body() {

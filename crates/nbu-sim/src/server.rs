@@ -11,10 +11,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::clock::SimClock;
 use crate::data::SimData;
 use crate::faults::{Fault, FaultTable, Scope};
 use crate::http::{accept_loop, Request};
@@ -22,6 +23,7 @@ use crate::paging::Served;
 use crate::routes::{negotiate, JSON_MEDIA};
 use crate::tls::{SimTls, TlsMaterial};
 use crate::version::ApiVersion;
+use crate::workload::Workload;
 
 /// Requests kept for `SimHandle::requests` (the oldest are dropped beyond this).
 const MAX_RECORDS: usize = 10_000;
@@ -36,6 +38,9 @@ pub struct SimOptions {
     /// API versions answered; others get 406. All four by default.
     pub versions: Vec<ApiVersion>,
     pub data: SimData,
+    /// The primary's clock (`lastUpdateTime` of static unfinished jobs, `/ping`); the wall
+    /// clock by default.
+    pub clock: SimClock,
 }
 
 impl SimOptions {
@@ -45,6 +50,7 @@ impl SimOptions {
             api_key: api_key.to_string(),
             versions: ApiVersion::ALL.to_vec(),
             data,
+            clock: SimClock::wall(),
         }
     }
 }
@@ -71,6 +77,8 @@ pub struct SimServer {
     addr: SocketAddr,
     pub(crate) shared: Arc<Shared>,
     accept: Option<JoinHandle<()>>,
+    /// The threads of [`SimServer::drive`].
+    drivers: Vec<JoinHandle<()>>,
 }
 
 impl SimServer {
@@ -92,6 +100,7 @@ impl SimServer {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             local_addr: addr,
+            clock: options.clock,
             active: AtomicUsize::new(0),
             state: Mutex::new(State {
                 api_key: options.api_key,
@@ -110,7 +119,30 @@ impl SimServer {
             addr,
             shared,
             accept: Some(accept),
+            drivers: Vec::new(),
         })
+    }
+
+    /// Serves `workload` as it evolves: every `period` of wall time (and once at once) it
+    /// is advanced to the server clock's `now` and its records replace the data served.
+    /// Runs until the server stops.
+    pub fn drive(&mut self, mut workload: Workload, period: Duration) -> io::Result<()> {
+        let shared = Arc::clone(&self.shared);
+        let period = period.max(Duration::from_millis(10));
+        let handle = thread::Builder::new()
+            .name("sim-workload".into())
+            .spawn(move || {
+                while !shared.stopping() {
+                    workload.advance_to(shared.clock.now());
+                    shared.set_served(Served::new(workload.data()));
+                    let until = Instant::now() + period;
+                    while !shared.stopping() && Instant::now() < until {
+                        thread::sleep(Duration::from_millis(10).min(period));
+                    }
+                }
+            })?;
+        self.drivers.push(handle);
+        Ok(())
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -168,6 +200,9 @@ impl Drop for SimServer {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
+        for driver in self.drivers.drain(..) {
+            let _ = driver.join();
+        }
     }
 }
 
@@ -200,8 +235,12 @@ impl SimHandle {
 
     /// Replaces the data served; requests already being answered keep the old data.
     pub fn set_data(&self, data: SimData) {
-        let served = Arc::new(Served::new(data));
-        self.shared.state.lock().data = served;
+        self.shared.set_served(Served::new(data));
+    }
+
+    /// The primary's clock (shared: `advance` on it moves the server's time).
+    pub fn clock(&self) -> SimClock {
+        self.shared.clock.clone()
     }
 
     /// The most recent requests (up to 10,000), oldest first.
@@ -225,6 +264,7 @@ impl SimHandle {
 pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     local_addr: SocketAddr,
+    pub(crate) clock: SimClock,
     /// Connections being served; `http` keeps it below `MAX_CONNECTIONS`.
     pub(crate) active: AtomicUsize,
     state: Mutex<State>,
@@ -282,6 +322,11 @@ impl Shared {
             state.versions.clone(),
             Arc::clone(&state.data),
         )
+    }
+
+    fn set_served(&self, served: Served) {
+        let served = Arc::new(served);
+        self.state.lock().data = served;
     }
 
     pub(crate) fn served(&self) -> Arc<Served> {
@@ -348,5 +393,72 @@ mod tests {
         let body = get(&server, "/storage/storage-units").json();
         assert_eq!(body["meta"]["pagination"]["count"], 0);
         assert_eq!(body["meta"]["pagination"]["pages"], 0);
+    }
+
+    #[test]
+    fn a_driven_workload_evolves_with_the_server_clock_and_honours_last_update_gt() {
+        use crate::time::format_rfc3339_millis;
+        use crate::workload::{Workload, WorkloadSpec};
+        const T0: i64 = 1_750_000_000_000;
+        let clock = SimClock::manual(T0);
+        let mut options = SimOptions::new(KEY, SimData::default());
+        options.clock = clock.clone();
+        let mut server = SimServer::start(options).unwrap();
+        let spec = WorkloadSpec {
+            jobs_per_hour: 3_000,
+            ..WorkloadSpec::default()
+        };
+        server
+            .drive(Workload::new(spec, T0), Duration::from_millis(10))
+            .unwrap();
+        // Changes in the 5 minutes after T0, oldest first, as the exporter asks for them.
+        let since = |t: i64| {
+            format!(
+                "/admin/jobs?filter={}&sort=lastUpdateTime&page%5Blimit%5D=100",
+                enc(&format!("lastUpdateTime gt {}", format_rfc3339_millis(t)))
+            )
+        };
+        let updates = |body: &serde_json::Value| -> Vec<i64> {
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|j| {
+                    let text = j["attributes"]["lastUpdateTime"].as_str().unwrap();
+                    crate::time::parse_rfc3339(text).unwrap()
+                })
+                .collect()
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !get(&server, &since(T0)).json()["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "jobs changed after T0 although the clock stood still"
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+        clock.advance(5 * 60_000);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let body = loop {
+            let body = get(&server, &since(T0)).json();
+            if !body["data"].as_array().unwrap().is_empty() {
+                break body;
+            }
+            assert!(Instant::now() < deadline, "the workload did not follow the clock");
+            thread::sleep(Duration::from_millis(5));
+        };
+        let times = updates(&body);
+        assert!(
+            times.iter().all(|t| *t > T0 && *t <= T0 + 5 * 60_000),
+            "{times:?}"
+        );
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+        // 3,000 jobs/h: about 250 arrivals in 5 minutes, so a full first page.
+        assert_eq!(times.len(), 100);
+        server.shutdown();
     }
 }

@@ -36,10 +36,10 @@ fn time_text(t: Option<UnixMillis>) -> String {
     t.map_or_else(|| NO_TIME.to_string(), format_rfc3339_millis)
 }
 
-/// The `lastUpdateTime` of a job: its end, or `now` while it is unfinished (a running or
-/// waiting job is updated all the time).
+/// The `lastUpdateTime` of a job: the one it carries, else its end, else `now` while it is
+/// unfinished (a running or waiting job of a static dataset is updated all the time).
 pub(crate) fn last_update(job: &SimJob, now: UnixMillis) -> UnixMillis {
-    job.end_time.unwrap_or(now)
+    job.last_update.or(job.end_time).unwrap_or(now)
 }
 
 /// Appends `s` as a JSON string literal.

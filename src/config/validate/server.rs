@@ -22,6 +22,13 @@ impl Checker<'_> {
         let scraping_interval = self
             .positive_duration("server.scrapingInterval", &raw.scraping_interval, secs(3600))
             .unwrap_or_default();
+        let jobs_resync_interval = match &raw.jobs_resync_interval {
+            None => secs(3600),
+            Some(leaf) => self
+                .duration("server.jobsResyncInterval", leaf)
+                .map(|(d, _)| d)
+                .unwrap_or_default(),
+        };
         let (collection_interval, collection_timeout) = self.collection_cadence(raw);
         let log_name = self.log_name(&raw.log_name);
         let log_level = self.log_level(&raw.log_level);
@@ -36,6 +43,7 @@ impl Checker<'_> {
             port,
             uri,
             scraping_interval,
+            jobs_resync_interval,
             collection_interval,
             collection_timeout,
             log_name,
@@ -198,7 +206,23 @@ mod tests {
             ("server: {collectionInterval: 5m, collectionTimeout: 10m}\n", &["server.collectionTimeout: must not exceed server.collectionInterval (a sweep must end before the next one starts)"]),
             ("server: {logLevel: verbose}\n", &["server.logLevel: \"verbose\" is not a log level (expected error, warn, info, debug or trace)"]),
             ("server: {logFormat: text}\n", &["server.logFormat: \"text\" is not a log format (expected logfmt or json)"]),
+            ("server: {jobsResyncInterval: hourly}\n", &["server.jobsResyncInterval: \"hourly\" is not a duration (expected a value like 30s, 5m or 1h30m)"]),
         ];
         check_table(cases);
+    }
+
+    #[test]
+    fn jobs_resync_interval_takes_zero() {
+        use super::super::secs;
+        use super::super::test_support::{load_ok, Fixture, SITE};
+        let fx = Fixture::new();
+        for (server, want) in [
+            ("", secs(3600)),
+            ("server: {jobsResyncInterval: 0s}\n", secs(0)),
+            ("server: {jobsResyncInterval: 6h}\n", secs(6 * 3600)),
+        ] {
+            let loaded = load_ok(&fx, &format!("{server}{SITE}"));
+            assert_eq!(loaded.config.server.jobs_resync_interval, want, "{server}");
+        }
     }
 }

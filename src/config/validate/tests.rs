@@ -67,6 +67,7 @@ fn defaults() {
             port: 2112,
             uri: "/metrics".into(),
             scraping_interval: secs(3600),
+            jobs_resync_interval: secs(3600),
             collection_interval: secs(300),
             collection_timeout: secs(120),
             log_name: None,
