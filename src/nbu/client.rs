@@ -447,19 +447,9 @@ mod tests {
     use super::*;
     use crate::nbu::error::CaFileProblem;
     use crate::nbu::stub::{
-        codes, deadline_in, fast_options, recording_observer, site, Reply, Seen, Stub, TEST_CA_PEM,
+        client_for, codes, deadline_in, fast_options, recording_observer, site, Reply, Stub, KEY, ONE_JOB,
+        TEST_CA_PEM,
     };
-
-    const KEY: &str = "SENTINEL-KEY-3f9a1c";
-    const ONE_JOB: &str =
-        r#"{"data": [{"id": "1", "attributes": {"jobId": 1}}], "meta": {"pagination": {"next": "1"}}}"#;
-
-    /// A client for `stub` with a recording observer.
-    fn client_for(stub: &Stub, options: ClientOptions) -> (Client, Seen) {
-        let (observer, seen) = recording_observer();
-        let client = Client::new(&site(stub.port(), KEY), options, Some(observer)).unwrap();
-        (client, seen)
-    }
 
     /// The request version detection sends first (`GET /admin/jobs?page[limit]=1` with
     /// version 14.0), as the transport under test.

@@ -56,20 +56,8 @@ impl Client {
 mod tests {
     use super::*;
     use crate::nbu::stub::{
-        codes, deadline_in, fast_options, recording_observer, site, Recorded, Reply, Seen, Stub,
+        client_for, codes, deadline_in, fast_options, site, Recorded, Reply, Stub, KEY, ONE_JOB,
     };
-    use crate::nbu::ClientOptions;
-
-    const KEY: &str = "SENTINEL-KEY-3f9a1c";
-    const ONE_JOB: &str =
-        r#"{"data": [{"id": "1", "attributes": {"jobId": 1}}], "meta": {"pagination": {"next": "1"}}}"#;
-
-    /// A client for `stub` with a recording observer.
-    fn client_for(stub: &Stub, options: ClientOptions) -> (Client, Seen) {
-        let (observer, seen) = recording_observer();
-        let client = Client::new(&site(stub.port(), KEY), options, Some(observer)).unwrap();
-        (client, seen)
-    }
 
     /// The key never shows in an error's `Display` or `Debug`.
     fn assert_no_key(err: &NbuError) {

@@ -34,6 +34,20 @@ gFqnSHA0v/QjuFVZSi/kA1XA284E4ZgXMg==
 ";
 
 /// A site pointing at a stub on `port`, with API key `key` and a 2 s request timeout.
+/// The API key the client tests send; it must never show in an error or a log line.
+pub(crate) const KEY: &str = "SENTINEL-KEY-3f9a1c";
+/// A jobs page with one job and a next cursor.
+pub(crate) const ONE_JOB: &str =
+    r#"{"data": [{"id": "1", "attributes": {"jobId": 1}}], "meta": {"pagination": {"next": "1"}}}"#;
+
+/// A client for `stub` with a recording observer.
+pub(crate) fn client_for(stub: &Stub, options: ClientOptions) -> (crate::nbu::Client, Seen) {
+    let (observer, seen) = recording_observer();
+    let client = crate::nbu::Client::new(&site(stub.port(), KEY), options, Some(observer))
+        .expect("a client for the stub");
+    (client, seen)
+}
+
 pub(crate) fn site(port: u16, key: &str) -> SiteConfig {
     SiteConfig {
         name: "paris".into(),
