@@ -420,14 +420,7 @@ impl Worker {
                     "reading and validating took longer than {}s",
                     VALIDATE_TIMEOUT.as_secs()
                 );
-                return Some(self.finish(
-                    trigger,
-                    ReloadOutcome::Failed,
-                    Some(reason),
-                    vec![],
-                    vec![],
-                    started,
-                ));
+                return Some(self.failed(trigger, reason, started));
             }
             Some(Err(ReadError::Missing)) if quiet_allowed => {
                 let since = *self.missing_since.get_or_insert(started);
@@ -440,38 +433,17 @@ impl Worker {
                     "config file {} is missing; keeping the running config",
                     self.path.display()
                 );
-                return Some(self.finish(
-                    trigger,
-                    ReloadOutcome::Failed,
-                    Some(reason),
-                    vec![],
-                    vec![],
-                    started,
-                ));
+                return Some(self.failed(trigger, reason, started));
             }
             Some(Err(ReadError::Missing)) => {
                 let reason = format!(
                     "config file {} is missing; keeping the running config",
                     self.path.display()
                 );
-                return Some(self.finish(
-                    trigger,
-                    ReloadOutcome::Failed,
-                    Some(reason),
-                    vec![],
-                    vec![],
-                    started,
-                ));
+                return Some(self.failed(trigger, reason, started));
             }
             Some(Err(ReadError::Other(reason))) => {
-                return Some(self.finish(
-                    trigger,
-                    ReloadOutcome::Failed,
-                    Some(reason),
-                    vec![],
-                    vec![],
-                    started,
-                ));
+                return Some(self.failed(trigger, reason, started));
             }
             Some(Ok(pair)) => pair,
         };
@@ -544,6 +516,19 @@ impl Worker {
                 ))
             }
         }
+    }
+
+    /// An attempt that failed before validation could say anything: one reason, no
+    /// problems, no changes.
+    fn failed(&mut self, trigger: Trigger, reason: String, started: Instant) -> Attempt {
+        self.finish(
+            trigger,
+            ReloadOutcome::Failed,
+            Some(reason),
+            vec![],
+            vec![],
+            started,
+        )
     }
 
     fn finish(
