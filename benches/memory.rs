@@ -17,7 +17,7 @@
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nbu_exporter::timefmt::now_millis;
 use nbu_sim::{DataSpec, SimData};
@@ -107,29 +107,9 @@ fn more_sweeps(exporter: &Exporter, cfg: &mut BenchConfig) -> u64 {
                 }
             });
         }
-        for _ in 0..2 {
-            let asked = now_millis() as f64 / 1000.0;
-            for i in 0..cfg.sites.len() {
-                cfg.toggle_site_timeout(i);
-            }
-            replace_file(&exporter.config, &cfg.yaml());
-            let (status, body) = exporter.post("/-/reload");
-            assert_eq!(status, 200, "reload failed: {body}");
-            let deadline = Instant::now() + Duration::from_secs(300);
-            while Instant::now() < deadline && oldest_sweep(&exporter.get("/metrics").1) < asked {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
+        force_sweeps(exporter, cfg, 2, Duration::from_secs(300));
         std::thread::sleep(Duration::from_secs(2));
         stop.store(true, Ordering::SeqCst);
     });
     exporter.proc().rss_kib
-}
-
-fn oldest_sweep(body: &str) -> f64 {
-    body.lines()
-        .filter(|l| l.starts_with("nbu_last_scrape_timestamp_seconds{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .fold(f64::INFINITY, f64::min)
-        .min(f64::MAX)
 }

@@ -655,33 +655,11 @@ fn steady_state(exporter: &Exporter, cfg: &mut BenchConfig) -> (ProcStats, u64) 
                 }
             });
         }
-        for _ in 0..2 {
-            let asked = now_millis() as f64 / 1000.0;
-            for i in 0..cfg.sites.len() {
-                cfg.toggle_site_timeout(i);
-            }
-            replace_file(&exporter.config, &cfg.yaml());
-            let (status, body) = exporter.post("/-/reload");
-            assert_eq!(status, 200, "reload failed: {body}");
-            // Every site sweeps at once when its client changes; wait for all of them.
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while Instant::now() < deadline && oldest_sweep(&exporter.get("/metrics").1) < asked {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
+        force_sweeps(exporter, cfg, 2, Duration::from_secs(120));
         std::thread::sleep(Duration::from_secs(2));
         stop.store(true, Ordering::SeqCst);
     });
     (exporter.proc(), scrapes.load(Ordering::SeqCst))
-}
-
-/// The oldest `nbu_last_scrape_timestamp_seconds` in a body (0 when there is none).
-fn oldest_sweep(body: &str) -> f64 {
-    body.lines()
-        .filter(|l| l.starts_with("nbu_last_scrape_timestamp_seconds{"))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .reduce(f64::min)
-        .unwrap_or(0.0)
 }
 
 /// CPU and bytes per `/metrics` scrape at 10 sites, plain and gzip: sequential scrapes

@@ -137,6 +137,35 @@ pub fn replace_file(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).expect("rename config");
 }
 
+/// The oldest `nbu_last_scrape_timestamp_seconds` in a `/metrics` body (0 when there is
+/// none).
+pub fn oldest_sweep(body: &str) -> f64 {
+    body.lines()
+        .filter(|l| l.starts_with("nbu_last_scrape_timestamp_seconds{"))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .reduce(f64::min)
+        .unwrap_or(0.0)
+}
+
+/// Makes every site sweep `rounds` more times: each round changes every site's client
+/// (its timeout), which sweeps at once, reloads, and waits until every site's newest sweep
+/// is later than the reload, for at most `wait` a round.
+pub fn force_sweeps(exporter: &Exporter, cfg: &mut BenchConfig, rounds: usize, wait: Duration) {
+    for _ in 0..rounds {
+        let asked = nbu_exporter::timefmt::now_millis() as f64 / 1000.0;
+        for i in 0..cfg.sites.len() {
+            cfg.toggle_site_timeout(i);
+        }
+        replace_file(&exporter.config, &cfg.yaml());
+        let (status, body) = exporter.post("/-/reload");
+        assert_eq!(status, 200, "reload failed: {body}");
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline && oldest_sweep(&exporter.get("/metrics").1) < asked {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
 /// The exporter as a child process in its own temp dir; stopped on drop.
 pub struct Exporter {
     pub dir: tempfile::TempDir,
