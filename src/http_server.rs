@@ -34,9 +34,10 @@ use tiny_http::{Header, Method, Request, Response};
 
 use crate::state::{Attempt, Event, ReloadOutcome, SharedState, Trigger};
 
+pub use crate::metrics::exporter::VERIFICATIONS_METRIC;
 pub use auth::{Verdicts, PROBES};
 pub use backend::SOCKET_NAME;
-pub use edge::{Edge, VERIFICATIONS_METRIC};
+pub use edge::Edge;
 pub use front::{
     HEAD_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEAD_BYTES, MAX_REQUEST_LINE,
 };

@@ -18,9 +18,6 @@ use super::auth::{self, BasicAuth, Denial, RequestFacts, Verdicts};
 use crate::config::WebConfig;
 use crate::metrics::ExporterMetrics;
 
-/// The self-metric counting bcrypt verifications.
-pub const VERIFICATIONS_METRIC: &str = "nbu_exporter_http_password_verifications_total";
-
 pub struct Edge {
     tls: Option<Arc<ServerConfig>>,
     auth: Option<BasicAuth>,
@@ -30,17 +27,11 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// The first edge of a daemon. Registers `nbu_exporter_http_password_verifications_total`
-    /// with the daemon's self-metrics; later edges share its verdict cache.
+    /// The first edge of a daemon; it counts bcrypt verifications on the daemon's
+    /// `nbu_exporter_http_password_verifications_total`, and later edges share its verdict
+    /// cache.
     pub fn first(web: Option<&WebConfig>, metrics: &ExporterMetrics) -> Edge {
-        let counter = prometheus::IntCounter::new(
-            VERIFICATIONS_METRIC,
-            "bcrypt verifications of basic-auth passwords (each distinct credential once; then cached)",
-        )
-        .expect("valid static metric definition");
-        // Fails only if registered twice, which a daemon does not do.
-        let _ = metrics.registry().register(Box::new(counter.clone()));
-        Edge::with(web, Arc::new(Verdicts::new(counter)))
+        Edge::with(web, Arc::new(Verdicts::new(metrics.password_verifications())))
     }
 
     /// A plain edge with nothing enabled and an unregistered counter, until a daemon sets

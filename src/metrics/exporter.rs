@@ -15,11 +15,14 @@ use std::time::Duration;
 
 use prometheus::core::{Collector, MetricVec, MetricVecBuilder};
 use prometheus::{
-    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 use crate::timefmt::UnixMillis;
 
+/// The self-metric counting bcrypt verifications of basic-auth passwords.
+pub const VERIFICATIONS_METRIC: &str = "nbu_exporter_http_password_verifications_total";
 /// The `trigger` label values of `nbu_exporter_config_reloads_total`.
 pub const RELOAD_TRIGGERS: [&str; 5] = ["startup", "signal", "watch", "poll", "http"];
 /// The `result` label values of `nbu_exporter_config_reloads_total`.
@@ -66,6 +69,9 @@ pub struct ExporterMetrics {
     config_watcher_up: IntGauge,
     /// `nbu_exporter_cache_flushes_total{site,reason}`.
     cache_flushes_total: IntCounterVec,
+    /// `nbu_exporter_http_password_verifications_total`, counted by the HTTP edge's basic
+    /// auth; handed out by [`ExporterMetrics::password_verifications`].
+    password_verifications: IntCounter,
     /// `nbu_exporter_nbu_tls_cert_expiry_timestamp_seconds{site}`; set through
     /// [`ExporterMetrics::set_tls_cert_expiry`].
     tls_cert_expiry: GaugeVec,
@@ -254,6 +260,13 @@ impl ExporterMetrics {
                     &["site", "kind"],
                 ),
             ),
+            password_verifications: register(
+                &r,
+                IntCounter::with_opts(opts(
+                    VERIFICATIONS_METRIC,
+                    "bcrypt verifications of basic-auth passwords (each distinct credential once; then cached)",
+                )),
+            ),
             registry: r,
         };
         for trigger in RELOAD_TRIGGERS {
@@ -269,6 +282,11 @@ impl ExporterMetrics {
             }
         }
         m
+    }
+
+    /// The counter of bcrypt verifications, for the HTTP edge to count on.
+    pub fn password_verifications(&self) -> IntCounter {
+        self.password_verifications.clone()
     }
 
     pub fn registry(&self) -> &Registry {
