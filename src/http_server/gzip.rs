@@ -94,15 +94,18 @@ pub(super) struct DeflatedPrefix {
 }
 
 impl DeflatedPrefix {
-    /// Compresses `plain`; `None` only if the compressor fails, which it does not on
-    /// valid use.
-    pub(super) fn new(plain: &[u8]) -> Option<DeflatedPrefix> {
+    /// Compresses `plain`, given as consecutive chunks of `len` bytes in all; `None` only
+    /// if the compressor fails, which it does not on valid use.
+    pub(super) fn new<'a>(plain: impl IntoIterator<Item = &'a [u8]>, len: usize) -> Option<DeflatedPrefix> {
         let mut compress = Compress::new(Compression::new(PREFIX_LEVEL), false);
-        let mut blocks = Vec::with_capacity(plain.len() / 8 + 1024);
-        deflate(&mut compress, plain, FlushCompress::Sync, &mut blocks)?;
-        blocks.shrink_to_fit();
+        let mut blocks = Vec::with_capacity(len / 8 + 1024);
         let mut crc = crc32fast::Hasher::new();
-        crc.update(plain);
+        for chunk in plain {
+            deflate(&mut compress, chunk, FlushCompress::None, &mut blocks)?;
+            crc.update(chunk);
+        }
+        deflate(&mut compress, &[], FlushCompress::Sync, &mut blocks)?;
+        blocks.shrink_to_fit();
         Some(DeflatedPrefix { blocks, crc })
     }
 
@@ -221,7 +224,18 @@ mod tests {
 
     /// The header, `blocks`, then the finished tail: what `/metrics` sends.
     fn member(prefix: &[u8], tail: &[u8], compressor: &mut TailCompressor) -> Vec<u8> {
-        let deflated = DeflatedPrefix::new(prefix).expect("compress");
+        // In uneven chunks, as a body assembled from the sites' texts comes.
+        let mut chunks = Vec::new();
+        let mut rest = prefix;
+        for size in [1usize, 100, 5_000, 70_000].into_iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, after) = rest.split_at(size.min(rest.len()));
+            chunks.push(chunk);
+            rest = after;
+        }
+        let deflated = DeflatedPrefix::new(chunks, prefix.len()).expect("compress");
         let mut rest = Vec::new();
         compressor.finish(&deflated, tail, &mut rest).expect("compress");
         [&HEADER[..], deflated.blocks(), &rest].concat()

@@ -1,8 +1,9 @@
-//! The `/metrics` answer. The sites' part of the body depends only on their snapshots,
-//! which change when a sweep publishes or a reload swaps sites, so it is rendered once per
-//! set of snapshots and, on the first request that accepts gzip, compressed once; the
-//! self-metrics part is rendered (and compressed) per scrape and appended. The answer is
-//! gzip when `Accept-Encoding` allows it, plain text otherwise.
+//! The `/metrics` answer. The sites' part of the body depends only on their snapshots:
+//! each site's text is rendered once per snapshot and shared by every body that shows
+//! that snapshot; a body is a list of ranges into those texts, sent as a stream, so no
+//! scrape copies it. On the first request that accepts gzip it is compressed once per set
+//! of snapshots. The self-metrics part is rendered (and compressed) per scrape and
+//! appended. The answer is gzip when `Accept-Encoding` allows it, plain text otherwise.
 //!
 //! It must not know how snapshots are made or what the text holds: `metrics` renders,
 //! `gzip` compresses, this module only decides what to reuse.
@@ -17,19 +18,24 @@ use tiny_http::{Header, Request, Response};
 use super::gzip::{self, Coding, DeflatedPrefix, TailCompressor};
 use super::header;
 use crate::collect::SiteSnapshot;
-use crate::metrics::{self, ExporterMetrics};
+use crate::metrics::{self, ExporterMetrics, SiteText, SitesText};
 use crate::state::Generation;
 
-/// The sites' part last rendered, shared by a listener's workers.
+/// The sites' part last assembled, shared by a listener's workers.
 #[derive(Default)]
-pub(super) struct SitesCache(Mutex<Option<Arc<RenderedSites>>>);
+pub(super) struct SitesCache {
+    kept: Mutex<Option<Arc<RenderedSites>>>,
+    /// Held while a new part is rendered, so that workers arriving meanwhile wait for it
+    /// and reuse it instead of rendering copies of their own.
+    rendering: Mutex<()>,
+}
 
 /// The sites' part of the body for one set of snapshots.
 pub(super) struct RenderedSites {
-    /// The snapshots it was rendered from, in view order; held so that a pointer match
-    /// can never be a freed snapshot's address reused.
-    snapshots: Vec<Arc<SiteSnapshot>>,
-    plain: Vec<u8>,
+    /// The snapshots it was rendered from, in view order, each with its text; held so
+    /// that a pointer match can never be a freed snapshot's address reused.
+    sites: Vec<(Arc<SiteSnapshot>, Arc<SiteText>)>,
+    text: SitesText,
     deflated: OnceLock<Option<DeflatedPrefix>>,
 }
 
@@ -37,38 +43,64 @@ impl RenderedSites {
     /// The compressed form, made by the first request that wants it (others wait).
     fn deflated(&self) -> Option<&DeflatedPrefix> {
         self.deflated
-            .get_or_init(|| DeflatedPrefix::new(&self.plain))
+            .get_or_init(|| DeflatedPrefix::new(self.text.chunks(), self.text.len()))
             .as_ref()
+    }
+
+    fn shows(&self, snapshots: &[Arc<SiteSnapshot>]) -> bool {
+        self.sites.len() == snapshots.len()
+            && self
+                .sites
+                .iter()
+                .zip(snapshots)
+                .all(|((a, _), b)| Arc::ptr_eq(a, b))
     }
 }
 
 impl SitesCache {
     /// The sites' part for `snapshots`: the one kept if they are the same snapshots (by
-    /// pointer), else a fresh rendering, which is kept instead.
+    /// pointer), else a new one that reuses the kept texts of unchanged snapshots and
+    /// renders only the others; it is kept instead.
     pub(super) fn get(&self, snapshots: Vec<Arc<SiteSnapshot>>) -> Arc<RenderedSites> {
-        if let Some(kept) = self.0.lock().as_ref() {
-            let same = kept.snapshots.len() == snapshots.len()
-                && kept
-                    .snapshots
-                    .iter()
-                    .zip(&snapshots)
-                    .all(|(a, b)| Arc::ptr_eq(a, b));
-            if same {
-                return Arc::clone(kept);
-            }
+        if let Some(kept) = self.kept_for(&snapshots) {
+            return kept;
         }
-        // Rendered outside the lock: a worker that needs the kept part meanwhile is not
-        // held up by this one.
-        let mut plain = Vec::new();
-        metrics::render_sites(&snapshots, &mut plain);
-        plain.shrink_to_fit();
+        let _rendering = self.rendering.lock();
+        // Another worker may have rendered these snapshots while this one waited.
+        let previous = self.kept.lock().clone();
+        if let Some(kept) = previous.as_ref().filter(|k| k.shows(&snapshots)) {
+            return Arc::clone(kept);
+        }
+        let sites: Vec<(Arc<SiteSnapshot>, Arc<SiteText>)> = snapshots
+            .into_iter()
+            .map(|snap| {
+                let reused = previous.as_ref().and_then(|p| {
+                    p.sites
+                        .iter()
+                        .find(|(s, _)| Arc::ptr_eq(s, &snap))
+                        .map(|(_, text)| Arc::clone(text))
+                });
+                let text = reused.unwrap_or_else(|| Arc::new(SiteText::render(&snap)));
+                (snap, text)
+            })
+            .collect();
+        drop(previous);
+        let text = SitesText::assemble(sites.iter().map(|(_, t)| Arc::clone(t)).collect());
         let rendered = Arc::new(RenderedSites {
-            snapshots,
-            plain,
+            sites,
+            text,
             deflated: OnceLock::new(),
         });
-        *self.0.lock() = Some(Arc::clone(&rendered));
+        *self.kept.lock() = Some(Arc::clone(&rendered));
         rendered
+    }
+
+    fn kept_for(&self, snapshots: &[Arc<SiteSnapshot>]) -> Option<Arc<RenderedSites>> {
+        self.kept
+            .lock()
+            .as_ref()
+            .filter(|k| k.shows(snapshots))
+            .map(Arc::clone)
     }
 }
 
@@ -129,8 +161,8 @@ pub(super) fn respond(
             }
             // Identity, or (never expected) a compressor failure: plain text is correct.
             None => {
-                let body = sites.plain.as_slice().chain(&s.tail[..]);
-                send(request, body, sites.plain.len() + s.tail.len(), None);
+                let body = sites.text.reader().chain(&s.tail[..]);
+                send(request, body, sites.text.len() + s.tail.len(), None);
             }
         }
         for buf in [&mut s.tail, &mut s.gzip_tail] {

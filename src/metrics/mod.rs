@@ -15,6 +15,7 @@
 //! also before its first sweep.
 
 pub mod alerts;
+mod assembly;
 pub mod catalog;
 pub mod clients;
 pub mod disk_pools;
@@ -34,6 +35,7 @@ use crate::collect::SiteSnapshot;
 use part::PartSite;
 use text::{escaped_label_value, TextWriter, Value};
 
+pub use assembly::{SiteText, SitesReader, SitesText};
 pub use exporter::ExporterMetrics;
 
 /// The `Content-Type` of the body [`render`] returns.
@@ -71,27 +73,23 @@ pub fn render_into(view: &ScrapeView, exporter: &ExporterMetrics, body: &mut Vec
 
 /// Appends the first part of the body: the NetBackup families and
 /// `nbu_exporter_duplicate_series_dropped`. It depends on the snapshots alone, so a caller
-/// may keep it while the same snapshots are current.
+/// may keep it while the same snapshots are current; `/metrics` keeps it as a
+/// [`SitesText`] instead, so that a site's text is rendered once per snapshot and the body
+/// is never copied.
 pub fn render_sites(snapshots: &[Arc<SiteSnapshot>], body: &mut Vec<u8>) {
-    let mut sites: Vec<SiteRef> = Vec::with_capacity(snapshots.len());
-    for snap in snapshots {
-        // Config validation keeps site names unique; a repeat would only duplicate series.
-        if sites.iter().any(|s| s.snap.site == snap.site) {
-            log::warn!(site = snap.site.as_str(); "skip duplicate site snapshot");
-            continue;
-        }
-        sites.push(SiteRef {
-            snap,
-            label: escaped_label_value(&snap.site),
-        });
-    }
+    let texts = snapshots
+        .iter()
+        .map(|snap| Arc::new(SiteText::render(snap)))
+        .collect();
+    SitesText::assemble(texts).write_to(body);
+}
 
-    body.reserve(size_hint(&sites));
-    let mut w = TextWriter::over(std::mem::take(body));
-    site::write(&mut w, &sites);
-    jobs::write(&mut w, &sites);
-    let dropped = storage::write(&mut w, &sites);
-    write_parts(&mut w, &sites);
+/// Writes every NetBackup family of `sites`, each family's samples of all sites together.
+fn write_site_families(w: &mut TextWriter, sites: &[SiteRef]) {
+    site::write(w, sites);
+    jobs::write(w, sites);
+    let dropped = storage::write(w, sites);
+    write_parts(w, sites);
 
     let mark = w.begin_family(
         "nbu_exporter_duplicate_series_dropped",
@@ -104,7 +102,6 @@ pub fn render_sites(snapshots: &[Arc<SiteSnapshot>], body: &mut Vec<u8>) {
             .value(Value::U(*n));
     }
     w.end_family(mark);
-    *body = w.into_bytes();
 }
 
 /// Appends the rest of the body, which changes from scrape to scrape: the self-metrics,

@@ -457,3 +457,140 @@ fn render_into_a_reused_buffer_matches_render() {
     assert!(!stable(&body).contains("paris") && !stable(&body).contains("stale"));
     assert_eq!(body.capacity(), capacity, "the memory is reused, not replaced");
 }
+
+/// The families of a text in order, each as (header lines, sample lines).
+fn families_of(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut families: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("# HELP ") {
+            families.push((format!("{line}\n"), Vec::new()));
+        } else if line.starts_with("# TYPE ") {
+            let (header, _) = families.last_mut().expect("TYPE after HELP");
+            header.push_str(line);
+        } else {
+            let (_, samples) = families.last_mut().expect("sample after a header");
+            samples.push(line.to_string());
+        }
+    }
+    families
+}
+
+/// Sites whose family sets differ: one with nothing but `nbu_up`, one with storage only,
+/// one with jobs only, one with everything, and an empty one last.
+fn mixed_sites() -> Vec<Arc<SiteSnapshot>> {
+    let full = golden_sites();
+    let mut storage_only = (*full[0]).clone();
+    storage_only.site = "rome".into();
+    storage_only.jobs = None;
+    let mut jobs_only = (*full[0]).clone();
+    jobs_only.site = "oslo".into();
+    jobs_only.storage = None;
+    jobs_only.api_version = None;
+    let mut last = SiteSnapshot::empty("lima");
+    last.up = true;
+    vec![
+        Arc::clone(&full[1]),
+        Arc::new(storage_only),
+        Arc::new(jobs_only),
+        Arc::clone(&full[0]),
+        Arc::new(last),
+    ]
+}
+
+/// The merged body holds, per family, exactly what writing every site's samples family by
+/// family gives, in site order, with one header; and it is still valid text.
+#[test]
+fn assembled_sites_equal_writing_family_by_family() {
+    for sites in [
+        mixed_sites(),
+        golden_sites(),
+        synthetic_view(3, 2, 3, 4, 5),
+        Vec::new(),
+    ] {
+        let refs: Vec<SiteRef> = sites
+            .iter()
+            .map(|snap| SiteRef {
+                snap,
+                label: escaped_label_value(&snap.site),
+            })
+            .collect();
+        let mut w = TextWriter::over(Vec::new());
+        write_site_families(&mut w, &refs);
+        let direct = String::from_utf8(w.into_bytes()).expect("utf-8");
+
+        let mut body = Vec::new();
+        render_sites(&sites, &mut body);
+        let assembled = String::from_utf8(body).expect("utf-8");
+        check(&assembled).unwrap_or_else(|e| panic!("{e}\n{assembled}"));
+
+        let mut want = families_of(&direct);
+        let mut got = families_of(&assembled);
+        let names = |f: &[(String, Vec<String>)]| f.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>();
+        // Every site's own order of families is kept.
+        for snap in &sites {
+            let mut one = Vec::new();
+            render_sites(std::slice::from_ref(snap), &mut one);
+            let own = names(&families_of(&String::from_utf8(one).expect("utf-8")));
+            let positions: Vec<usize> = own
+                .iter()
+                .map(|h| names(&got).iter().position(|g| g == h).expect("family present"))
+                .collect();
+            assert!(
+                positions.windows(2).all(|p| p[0] < p[1]),
+                "order of {}",
+                snap.site
+            );
+        }
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        // When the first site has every family, the order is the writing order itself.
+        if sites.len() > 1 && sites[0].jobs.is_some() && sites[0].storage.is_some() {
+            assert_eq!(assembled, direct);
+        }
+    }
+}
+
+/// The reader gives the same bytes as `write_to`, whatever the size of the reads.
+#[test]
+fn the_sites_reader_streams_the_same_bytes() {
+    use std::io::Read;
+    let texts: Vec<Arc<SiteText>> = mixed_sites()
+        .iter()
+        .map(|snap| Arc::new(SiteText::render(snap)))
+        .collect();
+    let sites = SitesText::assemble(texts);
+    let mut whole = Vec::new();
+    sites.write_to(&mut whole);
+    assert_eq!(whole.len(), sites.len());
+    assert_eq!(sites.chunks().map(<[u8]>::len).sum::<usize>(), sites.len());
+    for size in [1, 7, 100, 4096, 1 << 20] {
+        let mut reader = sites.reader();
+        let mut read = Vec::new();
+        let mut buf = vec![0; size];
+        for _ in 0..whole.len() + 1 {
+            let n = reader.read(&mut buf).expect("read");
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(read, whole, "reads of {size} bytes");
+    }
+}
+
+/// A site whose name repeats an earlier one is left out, never duplicating series.
+#[test]
+fn a_repeated_site_is_skipped() {
+    let sites = golden_sites();
+    let twice = vec![
+        Arc::clone(&sites[0]),
+        Arc::clone(&sites[1]),
+        Arc::clone(&sites[0]),
+    ];
+    let mut body = Vec::new();
+    render_sites(&twice, &mut body);
+    let mut once = Vec::new();
+    render_sites(&sites, &mut once);
+    assert_eq!(body, once);
+}

@@ -23,18 +23,37 @@ pub struct FamilyMark {
     after_header: usize,
 }
 
+/// Where one written family lies in the buffer: its header from `start`, its samples from
+/// `after_header` to `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FamilySpan {
+    pub start: usize,
+    pub after_header: usize,
+    pub end: usize,
+}
+
 pub struct TextWriter {
     buf: Vec<u8>,
+    /// Every family that kept at least one sample, in writing order.
+    families: Vec<FamilySpan>,
 }
 
 impl TextWriter {
     /// Writes after what `buf` holds, in its memory.
     pub fn over(buf: Vec<u8>) -> TextWriter {
-        TextWriter { buf }
+        TextWriter {
+            buf,
+            families: Vec::new(),
+        }
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
+    }
+
+    /// The bytes and where each family written through this writer lies in them.
+    pub fn into_parts(self) -> (Vec<u8>, Vec<FamilySpan>) {
+        (self.buf, self.families)
     }
 
     /// Bytes that an encoder outside this writer (the registry's) appends.
@@ -67,6 +86,11 @@ impl TextWriter {
             self.buf.truncate(mark.start);
             false
         } else {
+            self.families.push(FamilySpan {
+                start: mark.start,
+                after_header: mark.after_header,
+                end: self.buf.len(),
+            });
             true
         }
     }
