@@ -28,6 +28,13 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
 /// A retry is not worth it when less than this would be left for it.
 const MIN_USEFUL_TIME: Duration = Duration::from_millis(100);
+/// Buffer sizes of each connection's transport. ureq's defaults (128 KiB each) are zeroed
+/// on first use and kept with every pooled connection: two connections a site (jobs and
+/// storage run side by side) held half a megabyte a site. The input buffer holds a whole
+/// response head (NetBackup's are under 2 KiB) and paces body reads; the output buffer
+/// holds a request head (a URL with its filter and a handful of headers).
+const INPUT_BUFFER: usize = 32 * 1024;
+const OUTPUT_BUFFER: usize = 16 * 1024;
 
 /// One HTTP attempt, as reported to the observer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,6 +182,8 @@ impl Client {
             .max_redirects(0)
             .max_redirects_will_error(false)
             .user_agent(USER_AGENT)
+            .input_buffer_size(INPUT_BUFFER)
+            .output_buffer_size(OUTPUT_BUFFER)
             .timeout_global(Some(site.timeout))
             .build();
         Ok(Client {
