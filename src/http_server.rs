@@ -68,8 +68,8 @@ pub struct Listener {
     stop: Arc<AtomicBool>,
     /// Workers waiting on a reload now.
     reload_waiters: Arc<AtomicUsize>,
-    /// The `/metrics` sites' part its workers last rendered.
-    sites_cache: Arc<scrape::SitesCache>,
+    /// What its workers share for `/metrics` (the sites' part last rendered, a compressor).
+    scrape_cache: Arc<scrape::ScrapeCache>,
     workers: Vec<JoinHandle<()>>,
     /// When `try_finish` last queued wake-ups for workers still blocked.
     last_unblock: Option<Instant>,
@@ -141,7 +141,7 @@ impl std::error::Error for BindError {
 struct Ctx {
     shared: Arc<SharedState>,
     reload_waiters: Arc<AtomicUsize>,
-    sites_cache: Arc<scrape::SitesCache>,
+    scrape_cache: Arc<scrape::ScrapeCache>,
 }
 
 impl Listener {
@@ -184,7 +184,7 @@ impl Listener {
             live: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
             reload_waiters: Arc::new(AtomicUsize::new(0)),
-            sites_cache: Arc::default(),
+            scrape_cache: Arc::default(),
             workers: Vec::new(),
             last_unblock: None,
             opening: None,
@@ -249,7 +249,7 @@ impl Listener {
                 let _ = opening.send(Ctx {
                     shared: Arc::clone(shared),
                     reload_waiters: Arc::clone(&self.reload_waiters),
-                    sites_cache: Arc::clone(&self.sites_cache),
+                    scrape_cache: Arc::clone(&self.scrape_cache),
                 });
             }
         }
@@ -411,9 +411,7 @@ fn handle(request: Request, ctx: &Ctx) {
                     "not acceptable: Accept-Encoding excludes both gzip and identity, the codings /metrics is sent in",
                 );
             };
-            let snapshots: Vec<_> = generation.sites.iter().map(|s| s.snapshot()).collect();
-            let sites = ctx.sites_cache.get(snapshots);
-            scrape::respond(request, coding, &sites, &generation, &shared.metrics)
+            scrape::respond(request, coding, &ctx.scrape_cache, &generation, &shared.metrics)
         }
         "/health" | "/-/healthy" => {
             if !is_get {

@@ -21,13 +21,18 @@ use crate::collect::SiteSnapshot;
 use crate::metrics::{self, ExporterMetrics, SiteText, SitesText};
 use crate::state::Generation;
 
-/// The sites' part last assembled, shared by a listener's workers.
+/// What a listener's workers share for `/metrics`: the sites' part last assembled, and
+/// one compressor for the per-scrape part.
 #[derive(Default)]
-pub(super) struct SitesCache {
+pub(super) struct ScrapeCache {
     kept: Mutex<Option<Arc<RenderedSites>>>,
     /// Held while a new part is rendered, so that workers arriving meanwhile wait for it
     /// and reuse it instead of rendering copies of their own.
     rendering: Mutex<()>,
+    /// A compressor's state is about 300 KiB; one per worker was a megabyte at four
+    /// workers for a part that takes well under a millisecond to compress (60 KB of
+    /// self-metrics at 50 sites), so the workers take turns with one.
+    compressor: Mutex<Option<TailCompressor>>,
 }
 
 /// The sites' part of the body for one set of snapshots.
@@ -57,7 +62,7 @@ impl RenderedSites {
     }
 }
 
-impl SitesCache {
+impl ScrapeCache {
     /// The sites' part for `snapshots`: the one kept if they are the same snapshots (by
     /// pointer), else a new one that reuses the kept texts of unchanged snapshots and
     /// renders only the others; it is kept instead.
@@ -104,17 +109,15 @@ impl SitesCache {
     }
 }
 
-/// What a worker keeps between scrapes: the per-scrape part, plain and compressed, and
-/// the compressor (allocated by the first gzip scrape).
+/// What a worker keeps between scrapes: the per-scrape part, plain and compressed.
 struct Scratch {
     tail: Vec<u8>,
     gzip_tail: Vec<u8>,
-    compressor: Option<TailCompressor>,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = const {
-        RefCell::new(Scratch { tail: Vec::new(), gzip_tail: Vec::new(), compressor: None })
+        RefCell::new(Scratch { tail: Vec::new(), gzip_tail: Vec::new() })
     };
 }
 
@@ -132,15 +135,16 @@ pub(super) fn coding(request: &Request) -> Option<Coding> {
     )
 }
 
-/// Answers a `/metrics` request from one generation: the sites' part `sites` (rendered
-/// from that generation's snapshots) and this scrape's self-metrics, in `coding`.
+/// Answers a `/metrics` request from one generation: the sites' part for that
+/// generation's snapshots (from `cache`) and this scrape's self-metrics, in `coding`.
 pub(super) fn respond(
     request: Request,
     coding: Coding,
-    sites: &RenderedSites,
+    cache: &ScrapeCache,
     generation: &Generation,
     exporter: &ExporterMetrics,
 ) {
+    let sites = cache.get(generation.sites.iter().map(|s| s.snapshot()).collect());
     SCRATCH.with_borrow_mut(|s| {
         s.tail.clear();
         metrics::render_exporter(generation.number, &generation.sha_short, exporter, &mut s.tail);
@@ -149,7 +153,8 @@ pub(super) fn respond(
             Coding::Identity => None,
         };
         let compressed = gzip_prefix.and_then(|prefix| {
-            let compressor = s.compressor.get_or_insert_with(TailCompressor::new);
+            let mut compressor = cache.compressor.lock();
+            let compressor = compressor.get_or_insert_with(TailCompressor::new);
             compressor.finish(prefix, &s.tail, &mut s.gzip_tail)?;
             Some(prefix)
         });

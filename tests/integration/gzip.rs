@@ -150,3 +150,49 @@ fn the_gzip_body_follows_sweeps_and_reloads() {
         plain.get("nbu_up", &[("site", "london")])
     );
 }
+
+/// Workers take turns with one compressor for the per-scrape part, and a site's text is
+/// rendered once per snapshot while other scrapes read the previous body: scrapes from
+/// many clients at once, across sweeps and a reload, each get one whole member (its
+/// CRC-32 and length check out) with every site in it.
+#[test]
+fn concurrent_gzip_scrapes_each_get_a_whole_body() {
+    let sims: Vec<_> = (0..3).map(|_| known_site()).collect();
+    let names = ["paris", "london", "oslo"];
+    let sites: Vec<String> = names
+        .iter()
+        .zip(&sims)
+        .map(|(n, s)| site_yaml(n, s, ""))
+        .collect();
+    let d = TestDaemon::start_http_only(&config_yaml("", &sites));
+    d.wait_ready();
+    std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..8)
+            .map(|i| {
+                let d = &d;
+                scope.spawn(move || {
+                    for _ in 0..15 {
+                        let coding = if i % 4 == 0 { None } else { Some("gzip") };
+                        let answer = scrape(d, coding);
+                        assert_eq!(answer.status, 200);
+                        let text = match coding {
+                            Some(_) => gunzip(&answer.body),
+                            None => answer.body,
+                        };
+                        let m = Metrics::parse(&String::from_utf8(text).expect("UTF-8"));
+                        for name in names {
+                            assert!(m.get("nbu_up", &[("site", name)]).is_some(), "{name}: {}", m.raw);
+                        }
+                        assert!(m.get("nbu_exporter_config_generation", &[]).is_some());
+                    }
+                })
+            })
+            .collect();
+        // Every site sweeps again, publishing new snapshots while the clients scrape.
+        let (status, answer) = d.post("/-/reload?force=1");
+        assert_eq!(status, 200, "{answer}");
+        for client in clients {
+            client.join().expect("a client thread");
+        }
+    });
+}
