@@ -319,10 +319,22 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
         );
         // Let the watcher's check of the last edit pass.
         std::thread::sleep(DEBOUNCE + ASYNC_SPACING);
+        let hz = clock_ticks_per_second() as f64;
+        let at_start = exporter.proc();
         let idle = scrape_for(&exporter.base, length, None);
+        let after_idle = exporter.proc();
         let gen_before = exporter.generation();
         let storm = scrape_for(&exporter.base, length, Some((&exporter.config, &mut cfg)));
         let gen_after = exporter.generation();
+        let after_storm = exporter.proc();
+        let busy = |from: &ProcStats, to: &ProcStats, wall: Duration| {
+            100.0 * (to.cpu_ticks - from.cpu_ticks) as f64 / hz / wall.as_secs_f64()
+        };
+        println!(
+            "exporter CPU: idle phase {:.1}% of a core, storm phase {:.1}%",
+            busy(&at_start, &after_idle, idle.elapsed),
+            busy(&after_idle, &after_storm, storm.elapsed)
+        );
         let (si, ss) = (Stats::of(&idle.latencies), Stats::of(&storm.latencies));
         println!("idle scrapes:  {} errors={}", si.line(), idle.errors);
         println!(

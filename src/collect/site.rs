@@ -173,6 +173,9 @@ impl SiteRuntime {
     /// version or window makes the next jobs sweep a full download.
     pub fn update(&self, settings: PollSettings, sweep_now: bool) {
         let current = self.settings();
+        // With no opt-in part on before or after, the parts scheduler has nothing to
+        // re-plan; not waking it halves the threads a reload wakes.
+        let parts_affected = current.collectors.any_enabled() || settings.collectors.any_enabled();
         if current.site.api_key != settings.site.api_key
             || current.site.api_version != settings.site.api_version
             || current.window != settings.window
@@ -219,7 +222,9 @@ impl SiteRuntime {
             }
         }
         let _ = self.commands.send(PollerCmd::Refresh { sweep_now });
-        let _ = self.parts_commands.send(PartsCmd::Refresh);
+        if parts_affected {
+            let _ = self.parts_commands.send(PartsCmd::Refresh);
+        }
     }
 
     /// Stops the poller and the parts and makes later publishes no-ops. Does not wait: a

@@ -152,6 +152,20 @@ pub struct CollectorsConfig {
 }
 
 impl CollectorsConfig {
+    /// Whether any opt-in collector is on.
+    pub fn any_enabled(&self) -> bool {
+        [
+            &self.alerts,
+            &self.malware,
+            &self.catalog,
+            &self.slo,
+            &self.tape,
+            &self.per_client,
+        ]
+        .iter()
+        .any(|c| c.enabled)
+    }
+
     pub fn get(&self, key: CollectorKey) -> &CollectorSettings {
         match key {
             CollectorKey::Alerts => &self.alerts,
