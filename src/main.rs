@@ -1,4 +1,4 @@
-//! Entry point: parse the command line, cap glibc's malloc arenas for the daemon, register
+//! Entry point: parse the command line, set glibc's malloc settings for the daemon, register
 //! signal handlers before any other thread starts, run the chosen command and map its result
 //! to an exit code.
 
@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let cli = nbu_exporter::cli::Cli::parse();
     // Signals first: a SIGHUP during startup must be queued, never kill the process.
     let signals = if cli.needs_signals() {
-        two_malloc_arenas();
+        malloc_settings();
         match nbu_exporter::reload::signals::register() {
             Ok(s) => Some(s),
             Err(e) => {
@@ -24,25 +24,22 @@ fn main() -> ExitCode {
     nbu_exporter::cli::run(cli, signals)
 }
 
-/// The environment variable glibc reads, once, when the process starts.
-#[cfg(target_env = "gnu")]
-const MALLOC_ARENA_MAX: &str = "MALLOC_ARENA_MAX";
-
-/// Makes the daemon run with at most two glibc malloc arenas, however it was started.
+/// Makes the daemon run with glibc's malloc settings of `sys::malloc_environment` (two
+/// arenas, no per-thread cache), however it was started.
 ///
-/// glibc gives busy threads arenas of their own (up to 8 per core) and keeps freed memory
-/// in each: RSS is higher and creeps (docs/performance.md; no allocator crate measured
-/// better). glibc reads `MALLOC_ARENA_MAX` only at process start and `mallopt` would need
-/// `unsafe`, so a daemon started without it executes itself once more with it set: same
-/// pid, arguments and descriptors, before any thread or signal handler exists. A value the
-/// operator chose (`MALLOC_ARENA_MAX`, or `arena_max` in `GLIBC_TUNABLES`) is kept.
-/// Returns when nothing needs doing or the re-execution failed (then glibc's default holds).
+/// glibc reads them only at process start and `mallopt` would need `unsafe`, so a daemon
+/// started without them executes itself once more with them set: same pid, arguments and
+/// descriptors, before any thread or signal handler exists. Settings the operator chose are
+/// kept. Returns when nothing needs doing or the re-execution failed (then glibc's
+/// defaults hold).
 #[cfg(target_env = "gnu")]
-fn two_malloc_arenas() {
+fn malloc_settings() {
+    use nbu_exporter::sys::{malloc_environment, GLIBC_TUNABLES, MALLOC_ARENA_MAX};
     use std::os::unix::process::CommandExt;
-    if std::env::var_os(MALLOC_ARENA_MAX).is_some()
-        || std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("arena_max"))
-    {
+    let arena_max = std::env::var(MALLOC_ARENA_MAX).ok();
+    let tunables = std::env::var(GLIBC_TUNABLES).ok();
+    let set = malloc_environment(arena_max.as_deref(), tunables.as_deref());
+    if set.is_empty() {
         return;
     }
     let mut args = std::env::args_os();
@@ -53,13 +50,11 @@ fn two_malloc_arenas() {
     let error = std::process::Command::new("/proc/self/exe")
         .arg0(program)
         .args(args)
-        .env(MALLOC_ARENA_MAX, "2")
+        .envs(set.iter().map(|(name, value)| (name, value)))
         .exec();
-    eprintln!(
-        "warning: cannot restart with {MALLOC_ARENA_MAX}=2 error={error}; glibc's default malloc arenas apply"
-    );
+    eprintln!("warning: cannot restart with glibc malloc settings error={error}; glibc's defaults apply");
 }
 
-/// Other C libraries have no per-thread arenas to cap.
+/// Other C libraries have neither setting.
 #[cfg(not(target_env = "gnu"))]
-fn two_malloc_arenas() {}
+fn malloc_settings() {}

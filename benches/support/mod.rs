@@ -30,7 +30,12 @@ pub fn bin() -> String {
 /// The exporter is started with the bench's own environment and nothing added, as an
 /// operator starting it by hand would; `MALLOC_ARENA_MAX` and the like reach it only when
 /// set for the bench. Their values are printed in the header.
-const ALLOCATOR_VARIABLES: [&str; 3] = ["MALLOC_ARENA_MAX", "MIMALLOC_PURGE_DELAY", "MALLOC_CONF"];
+const ALLOCATOR_VARIABLES: [&str; 4] = [
+    "MALLOC_ARENA_MAX",
+    "GLIBC_TUNABLES",
+    "MIMALLOC_PURGE_DELAY",
+    "MALLOC_CONF",
+];
 
 /// The allocator variables the child inherits, `NAME=value` joined, or `none`.
 pub fn allocator_environment() -> String {
