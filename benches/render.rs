@@ -28,7 +28,7 @@ fn view(
     statuses: usize,
     units: usize,
 ) -> Vec<Arc<SiteSnapshot>> {
-    let k2 = |a: &str, b: &str| (a.to_string(), b.to_string());
+    let k2 = |a: &str, b: &str| -> (Arc<str>, Arc<str>) { (a.into(), b.into()) };
     (0..sites)
         .map(|i| {
             let mut s = JobsSummary::default();
@@ -38,7 +38,11 @@ fn view(
                     let policy = format!("POLICY_{p}");
                     for st in 0..statuses {
                         s.by_outcome.insert(
-                            (action.clone(), policy.clone(), st.to_string()),
+                            (
+                                action.as_str().into(),
+                                policy.as_str().into(),
+                                st.to_string().into(),
+                            ),
                             CountBytes {
                                 count: (a + p + st) as u64,
                                 bytes: ((a * p + st) as u64) << 30,

@@ -20,6 +20,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::nbu::{ApiVersion, Client, Job, JobsQuery, NbuError, JOBS_ENDPOINT};
@@ -119,8 +120,9 @@ impl TrackedJob {
 /// Interned label texts, one id space per table.
 #[derive(Debug, Default)]
 pub(crate) struct Labels {
-    texts: Vec<Box<str>>,
-    ids: HashMap<Box<str>, u16>,
+    /// Shared with the summaries built from the table, whose keys are these texts.
+    texts: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u16>,
 }
 
 impl Labels {
@@ -134,13 +136,17 @@ impl Labels {
             ));
         }
         let id = self.texts.len() as u16;
-        self.texts.push(text.into());
-        self.ids.insert(text.into(), id);
+        let text: Arc<str> = text.into();
+        self.texts.push(Arc::clone(&text));
+        self.ids.insert(text, id);
         Ok(id)
     }
 
-    pub(crate) fn text(&self, id: u16) -> &str {
-        self.texts.get(usize::from(id)).map_or("", |t| t)
+    /// The text of `id`, shared rather than copied.
+    pub(crate) fn shared(&self, id: u16) -> Arc<str> {
+        self.texts
+            .get(usize::from(id))
+            .map_or_else(|| Arc::from(""), Arc::clone)
     }
 }
 
@@ -262,7 +268,9 @@ impl JobTable {
 
     /// The heap bytes held: records (by capacity) and label texts (approximate).
     pub fn heap_bytes(&self) -> usize {
-        let labels: usize = self.labels.texts.iter().map(|t| 2 * t.len() + 40).sum();
+        // One shared text (two counts and the bytes) and two 16-byte handles a label, plus
+        // the id and the hash table's slot.
+        let labels: usize = self.labels.texts.iter().map(|t| t.len() + 56).sum();
         (self.jobs.capacity() + self.pending.capacity()) * std::mem::size_of::<TrackedJob>() + labels
     }
 }
@@ -612,7 +620,7 @@ mod tests {
         table.settle(window_start).unwrap();
         let ids: Vec<i64> = table.jobs.iter().map(|j| j.job_id).collect();
         assert_eq!(ids, [0, 0, 3, 5]);
-        assert_eq!(table.labels.text(table.jobs[3].label(STATE)), "DONE");
+        assert_eq!(&*table.labels.shared(table.jobs[3].label(STATE)), "DONE");
         // An update of a tracked job replaces it in place; time moving on evicts it.
         table.receive(&job(3, "DONE", Some(T0 - 2 * MIN), T0));
         table.receive(&job(4, "ACTIVE", None, T0));
@@ -621,10 +629,7 @@ mod tests {
         assert_eq!(ids, [0, 0, 4, 5]);
         let summary = crate::collect::summary::JobsSummary::from_table(&table, T0 - MIN);
         assert_eq!(summary.jobs_seen, 4);
-        assert_eq!(
-            summary.state_count[&("BACKUP".to_string(), "QUEUED".to_string())],
-            2
-        );
+        assert_eq!(summary.state_count[&("BACKUP".into(), "QUEUED".into())], 2);
     }
 
     /// A stub primary: `full` answers the resync queries, `changes` the incremental one
@@ -705,10 +710,7 @@ mod tests {
             (SweepKind::Incremental, 1, 2)
         );
         let summary = crate::collect::summary::JobsSummary::from_table(tracker.table(), second.window_start);
-        assert_eq!(
-            summary.state_count[&("BACKUP".to_string(), "DONE".to_string())],
-            2
-        );
+        assert_eq!(summary.state_count[&("BACKUP".into(), "DONE".into())], 2);
         let requests = stub.requests();
         let params: Vec<(Option<&str>, Option<&str>, Option<&str>)> = requests
             .iter()

@@ -14,6 +14,7 @@
 //! whether the table was built by one download or kept up to date sweep after sweep.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::collect::jobs::{JobTable, ACTION, POLICY, REASON, STATE, STATUS};
 use crate::nbu::Job;
@@ -24,12 +25,15 @@ pub const DURATION_BUCKETS: [f64; 9] = [
     60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
 ];
 
+/// A label value, shared with the jobs table's interned texts: a summary holds a few
+/// hundred keys a site, each two or three of these, so no key owns a copy.
+pub type LabelText = Arc<str>;
 /// Label values `(action, policy_type, status)`.
-pub type OutcomeKey = (String, String, String);
+pub type OutcomeKey = (LabelText, LabelText, LabelText);
 /// Label values `(action, policy_type)`.
-pub type PolicyKey = (String, String);
+pub type PolicyKey = (LabelText, LabelText);
 /// Label values `(action, X)` where X is a status, a state or a queue reason.
-pub type ActionKey = (String, String);
+pub type ActionKey = (LabelText, LabelText);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CountBytes {
@@ -154,7 +158,7 @@ impl JobsSummary {
                 *queued.entry((action, job.label(REASON))).or_default() += 1;
             }
         }
-        let text = |id: u16| table.labels.text(id).to_string();
+        let text = |id: u16| table.labels.shared(id);
         let two = |(a, b): Ids2| (text(a), text(b));
         fn rekey<K: Ord, V>(map: BTreeMap<Ids2, V>, key: impl Fn(Ids2) -> K) -> BTreeMap<K, V> {
             map.into_iter().map(|(k, v)| (key(k), v)).collect()
@@ -215,7 +219,7 @@ mod tests {
             queued,
         ];
         let s = JobsSummary::from_jobs(&jobs, window_start);
-        let key = ("BACKUP".to_string(), "STANDARD".to_string(), "0".to_string());
+        let key: OutcomeKey = ("BACKUP".into(), "STANDARD".into(), "0".into());
         assert_eq!(
             s.by_outcome.get(&key),
             Some(&CountBytes {
@@ -228,7 +232,7 @@ mod tests {
         assert_eq!(s.state_count.get(&("BACKUP".into(), "ACTIVE".into())), Some(&1));
         assert_eq!(s.state_count.get(&("BACKUP".into(), "QUEUED".into())), Some(&1));
         assert_eq!(s.queued.get(&("BACKUP".into(), "2".into())), Some(&1));
-        let h = &s.durations[&("BACKUP".to_string(), "STANDARD".to_string())];
+        let h = &s.durations[&("BACKUP".into(), "STANDARD".into())];
         assert_eq!((h.count, h.buckets[1], h.sum_seconds), (1, 1, 120.0));
         // Job 2 ended before the window and feeds nothing.
         assert_eq!(s.jobs_seen, 3);

@@ -9,11 +9,11 @@ use crate::collect::summary::{CountBytes, DedupMean, DurationHistogram, JobsSumm
 use crate::collect::Sourced;
 use crate::nbu::{ApiVersion, StorageUnit};
 
-fn k2(a: &str, b: &str) -> (String, String) {
+fn k2(a: &str, b: &str) -> (Arc<str>, Arc<str>) {
     (a.into(), b.into())
 }
 
-fn k3(a: &str, b: &str, c: &str) -> (String, String, String) {
+fn k3(a: &str, b: &str, c: &str) -> (Arc<str>, Arc<str>, Arc<str>) {
     (a.into(), b.into(), c.into())
 }
 

@@ -86,9 +86,14 @@ fn independent_counts(
 fn summary_counts(s: &JobsSummary) -> (BTreeMap<String, u64>, BTreeMap<(String, String), u64>) {
     let mut ended = BTreeMap::new();
     for ((action, _, _), cb) in &s.by_outcome {
-        *ended.entry(action.clone()).or_default() += cb.count;
+        *ended.entry(action.to_string()).or_default() += cb.count;
     }
-    (ended, s.state_count.clone())
+    let states = s
+        .state_count
+        .iter()
+        .map(|((action, state), n)| ((action.to_string(), state.to_string()), *n))
+        .collect();
+    (ended, states)
 }
 
 struct Case {
@@ -324,7 +329,7 @@ fn requests_per_sweep_and_page_sizes() {
                 let unfinished = summary
                     .state_count
                     .iter()
-                    .filter(|((_, s), _)| s != "DONE")
+                    .filter(|((_, s), _)| &**s != "DONE")
                     .map(|(_, n)| n)
                     .sum::<u64>();
                 let ended = summary.by_outcome.values().map(|c| c.count).sum::<u64>();
