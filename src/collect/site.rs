@@ -176,6 +176,7 @@ impl SiteRuntime {
         // With no opt-in part on before or after, the parts scheduler has nothing to
         // re-plan; not waking it halves the threads a reload wakes.
         let parts_affected = current.collectors.any_enabled() || settings.collectors.any_enabled();
+        let settings_interval = settings.interval;
         if current.site.api_key != settings.site.api_key
             || current.site.api_version != settings.site.api_version
             || current.window != settings.window
@@ -221,7 +222,11 @@ impl SiteRuntime {
                 *snapshot = Arc::new(next);
             }
         }
-        let _ = self.commands.send(PollerCmd::Refresh { sweep_now });
+        // The poller reads its settings when a sweep starts and when its wait ends, so it
+        // is woken only when it must act sooner: a sweep now, or a shorter interval.
+        if sweep_now || settings_interval < current.interval {
+            let _ = self.commands.send(PollerCmd::Refresh { sweep_now });
+        }
         if parts_affected {
             let _ = self.parts_commands.send(PartsCmd::Refresh);
         }
@@ -413,7 +418,15 @@ fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, observer: &C
                 }
                 Ok(PollerCmd::Start) => continue,
                 Ok(PollerCmd::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                Err(RecvTimeoutError::Timeout) => break,
+                // A longer interval is applied without waking this thread (see `update`):
+                // the sweep is due only once the current one has passed.
+                Err(RecvTimeoutError::Timeout) => {
+                    let due = started + runtime.settings().interval;
+                    if Instant::now() >= due {
+                        break;
+                    }
+                    next_due = due;
+                }
             }
         }
     }

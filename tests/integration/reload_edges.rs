@@ -283,3 +283,46 @@ fn failed_reload_reason(d: &TestDaemon) -> String {
     assert_eq!((status, body["result"].as_str()), (500, Some("failed")), "{body}");
     body["reason"].as_str().unwrap_or_default().to_string()
 }
+
+/// Storage listings the site has been asked for: one a sweep.
+fn sweeps_of(sim: &nbu_sim::SimServer) -> usize {
+    sim.handle()
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/netbackup/storage/storage-units")
+        .count()
+}
+
+/// A reload that lengthens the interval does not wake the poller (it reads the interval
+/// when its wait ends), and the sweep waits for the new interval; one that shortens it
+/// wakes the poller, and the sweeps follow the shorter cadence at once.
+#[test]
+fn a_reloaded_interval_sets_the_next_sweep_longer_or_shorter() {
+    let sim = known_site();
+    let d = TestDaemon::start_http_only(&config(&sim, "1s"));
+    d.wait_ready();
+    let at_start = sweeps_of(&sim);
+    wait_until(LONG, "sweeps every second", || sweeps_of(&sim) >= at_start + 2);
+
+    d.write_config(&config(&sim, "1h"));
+    assert_eq!(d.reload().0, 200);
+    assert_eq!(interval(&d), Duration::from_secs(3600));
+    // A sweep already under way when the reload came may still end; after that, none.
+    let settled = sweeps_of(&sim) + 1;
+    // Watched for three of the old intervals: bounded in time, checked every 50 ms.
+    let watch_until = std::time::Instant::now() + Duration::from_secs(3);
+    while std::time::Instant::now() < watch_until {
+        assert!(
+            sweeps_of(&sim) <= settled,
+            "a sweep came on the 1 s cadence after a reload to 1h"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    d.write_config(&config(&sim, "1s"));
+    assert_eq!(d.reload().0, 200);
+    let after = sweeps_of(&sim);
+    wait_until(Duration::from_secs(10), "sweeps every second again", || {
+        sweeps_of(&sim) >= after + 2
+    });
+}
