@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     // Signals first: a SIGHUP during startup must be queued, never kill the process.
     let signals = if cli.needs_signals() {
         malloc_settings();
+        nbu_exporter::sys::name_process_after_program();
         match nbu_exporter::reload::signals::register() {
             Ok(s) => Some(s),
             Err(e) => {

@@ -67,6 +67,29 @@ pub fn malloc_environment(arena_max: Option<&str>, tunables: Option<&str>) -> Ve
     set
 }
 
+/// Gives the process the name of the program it was started as (`nbu-exporter`), as
+/// `ps`, `top`, `pgrep` and `killall` show and match it. A daemon that re-executed
+/// itself through `/proc/self/exe` (for `malloc_environment`) is otherwise named `exe`,
+/// after the file it was executed from. Call before any other thread starts: threads
+/// started unnamed inherit the name.
+pub fn name_process_after_program() {
+    let Some(program) = std::env::args_os().next() else {
+        return;
+    };
+    let Some(name) = std::path::Path::new(&program).file_name() else {
+        return;
+    };
+    // The kernel keeps 15 bytes; a name with a NUL byte cannot be set.
+    let mut bytes: Vec<u8> = name.as_encoded_bytes().iter().copied().take(15).collect();
+    if bytes.contains(&0) {
+        return;
+    }
+    bytes.push(0);
+    if let Ok(name) = std::ffi::CStr::from_bytes_with_nul(&bytes) {
+        let _ = rustix::thread::set_name(name);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

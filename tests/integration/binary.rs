@@ -149,6 +149,9 @@ fn the_daemon_runs_with_its_malloc_settings_however_started() {
         "{env:?}"
     );
     assert_eq!(p.get("/-/healthy").0, 200);
+    // Re-executed through /proc/self/exe, it still goes by its own name for ps and pgrep.
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", p.child.id())).unwrap_or_default();
+    assert_eq!(comm.trim_end(), "nbu-exporter");
 
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), sim.port(), "");
