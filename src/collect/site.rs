@@ -409,23 +409,22 @@ fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, observer: &C
         if let Some(expiry) = super::tls_expiry::read(&settings.site, started + settings.timeout) {
             observer(runtime.name(), SweepReport::TlsCertExpiry(expiry));
         }
-        let mut next_due = started + runtime.settings().interval;
+        // Read afresh each time: a reload may have changed the interval meanwhile.
+        let due = || started + runtime.settings().interval;
+        let mut next_due = due();
         loop {
             match commands.recv_deadline(next_due) {
                 Ok(PollerCmd::Refresh { sweep_now: true }) => break,
-                Ok(PollerCmd::Refresh { sweep_now: false }) => {
-                    next_due = started + runtime.settings().interval
-                }
+                Ok(PollerCmd::Refresh { sweep_now: false }) => next_due = due(),
                 Ok(PollerCmd::Start) => continue,
                 Ok(PollerCmd::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                 // A longer interval is applied without waking this thread (see `update`):
                 // the sweep is due only once the current one has passed.
                 Err(RecvTimeoutError::Timeout) => {
-                    let due = started + runtime.settings().interval;
-                    if Instant::now() >= due {
+                    next_due = due();
+                    if Instant::now() >= next_due {
                         break;
                     }
-                    next_due = due;
                 }
             }
         }
