@@ -114,6 +114,7 @@ pub struct Worker {
     /// SHA-256 of the inputs (config bytes and the files it names) of the last rejected
     /// attempt: watch and poll skip them quietly.
     last_rejected_raw: Option<[u8; 32]>,
+    reader: Reader,
 }
 
 impl Worker {
@@ -146,6 +147,7 @@ impl Worker {
             spacing_until: Instant::now(),
             missing_since: None,
             last_rejected_raw: None,
+            reader: Reader::default(),
         }
     }
 
@@ -403,7 +405,7 @@ impl Worker {
         let path = self.path.clone();
         let env = Arc::clone(&self.env);
         let options = Arc::clone(&self.load_options);
-        let validated = run_with_timeout(VALIDATE_TIMEOUT, move || {
+        let validated = self.reader.run(VALIDATE_TIMEOUT, move || {
             let bytes = read_stable(&path)?;
             let loaded = config::load_from_bytes_with(&path, &bytes, &*env, &options);
             // What was read, the files the config names included: a fixed key file beside
@@ -598,29 +600,60 @@ fn log_attempt(a: &Attempt) {
     }
 }
 
-/// Runs `f` on a helper thread and waits at most `timeout`. A stuck read (a hung network
-/// filesystem) then fails the attempt instead of the whole control loop.
-fn run_with_timeout<T: Send + 'static>(
-    timeout: Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let spawned = std::thread::Builder::new()
-        .name("reload-read".into())
-        .spawn(move || {
+/// A job for the reader thread.
+type ReadJob = Box<dyn FnOnce() + Send>;
+
+/// The thread that reads and validates the config, kept between reloads. A read runs
+/// there, not on the worker, so that a stuck read (a hung network filesystem) fails the
+/// attempt instead of the whole control loop. The thread is kept because starting one
+/// per reload maps and unmaps its stacks every time, for a read that takes well under a
+/// millisecond.
+#[derive(Default)]
+struct Reader {
+    jobs: Option<Sender<ReadJob>>,
+}
+
+impl Reader {
+    /// Runs `f` on the reader thread and waits at most `timeout`. A reader that overran
+    /// (or died) is left to finish on its own, and the next read starts a new thread.
+    fn run<T: Send + 'static>(
+        &mut self,
+        timeout: Duration,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let job: ReadJob = Box::new(move || {
             let _ = tx.send(f());
         });
-    match spawned {
-        Ok(handle) => {
-            let result = rx.recv_timeout(timeout).ok();
-            if result.is_some() {
-                let _ = handle.join();
-            }
-            result
+        let jobs = match self.jobs.take() {
+            Some(jobs) => jobs,
+            None => Self::start()?,
+        };
+        // A send fails only when the thread is gone; the job, and with it its sender,
+        // is then dropped and the wait below ends at once.
+        let _ = jobs.send(job);
+        let result = rx.recv_timeout(timeout).ok();
+        if result.is_some() {
+            self.jobs = Some(jobs);
         }
-        Err(e) => {
-            log::error!(error:% = e; "cannot start the config reader thread");
-            None
+        result
+    }
+
+    fn start() -> Option<Sender<ReadJob>> {
+        let (jobs, queue) = crossbeam_channel::unbounded::<ReadJob>();
+        let spawned = std::thread::Builder::new()
+            .name("reload-read".into())
+            .spawn(move || {
+                for job in queue {
+                    job();
+                }
+            });
+        match spawned {
+            Ok(_) => Some(jobs),
+            Err(e) => {
+                log::error!(error:% = e; "cannot start the config reader thread");
+                None
+            }
         }
     }
 }
@@ -667,6 +700,28 @@ fn read_stable(path: &Path) -> Result<Vec<u8>, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reader_thread_is_kept_and_replaced_after_an_overrun() {
+        let mut reader = Reader::default();
+        let id = || std::thread::current().id();
+        let first = reader.run(Duration::from_secs(10), id).expect("first read");
+        let second = reader.run(Duration::from_secs(10), id).expect("second read");
+        assert_eq!(first, second, "consecutive reads share one thread");
+        assert_ne!(first, id(), "reads run off the worker's thread");
+
+        // A stuck read fails the attempt; it is released only after the wait gave up.
+        let (release, stuck) = crossbeam_channel::bounded::<()>(1);
+        let overran = reader.run(Duration::from_millis(50), move || {
+            let _ = stuck.recv_timeout(Duration::from_secs(10));
+        });
+        assert!(overran.is_none());
+        let third = reader
+            .run(Duration::from_secs(10), id)
+            .expect("read after an overrun");
+        assert_ne!(third, first, "the next read runs on a new thread");
+        let _ = release.send(());
+    }
 
     fn attempt(trigger: Trigger, result: ReloadOutcome) -> Attempt {
         Attempt {
