@@ -530,7 +530,7 @@ struct ReloadAnswer<'a> {
 /// answering: a client that sends its next `POST /-/reload` as soon as it has read this
 /// answer must not find the place still taken and get a 429.
 fn http_reload(request: Request, shared: &Arc<SharedState>, force: bool, permit: Permit<'_>) {
-    let (tx, rx) = crossbeam_channel::bounded::<Attempt>(1);
+    let (tx, rx) = std::sync::mpsc::channel::<Attempt>();
     if shared
         .events
         .send(Event::Reload {

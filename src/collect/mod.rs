@@ -16,3 +16,14 @@ pub mod tls_expiry;
 
 pub use snapshot::{CollectorRun, PartState, PartValue, SiteSnapshot, Sourced};
 pub use summary::JobsSummary;
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Instant;
+
+/// Waits for a command until `deadline`. The pollers' and schedulers' command channels
+/// are std's: they wait minutes between commands, and crossbeam's blocking receive spins
+/// and calls `sched_yield` about eight times before it parks, which with 50 sites woken
+/// by a reload is thousands of yields competing with `/metrics` for the cores.
+fn recv_until<T>(commands: &Receiver<T>, deadline: Instant) -> Result<T, RecvTimeoutError> {
+    commands.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+}

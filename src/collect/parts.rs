@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::thread::ScopedJoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 
 use super::collectors::{Part, RunInput, PARTS};
 use super::freshness::FreshnessBook;
@@ -199,7 +199,7 @@ pub(crate) fn parts_loop(runtime: &impl PartsHost, commands: &Receiver<PartsCmd>
                     .min()
             });
             let command = match wake_at {
-                Some(at) => commands.recv_deadline(at),
+                Some(at) => super::recv_until(commands, at),
                 None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match command {

@@ -15,11 +15,11 @@
 //! certificate the primary presents are told to a `CollectionObserver` its owner supplies.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Mutex, RwLock};
 
 use crate::collect::collectors::{self, Part, CLIENT_BACKUPS, PARTS};
@@ -81,6 +81,26 @@ pub struct SiteRuntime {
     /// Set by `update` when the key, the API version or the window changed: the jobs
     /// tracked so far may not be what the new settings would download.
     resync: AtomicBool,
+    /// What the poller is waiting for between sweeps (`None` while it sweeps): a reload
+    /// wakes it only when the new interval makes the sweep due sooner than that.
+    waiting: Mutex<Option<Wait>>,
+}
+
+/// A poller's wait between sweeps: the start of its last sweep and the due time it
+/// planned from the interval then in force.
+#[derive(Clone, Copy, Debug)]
+struct Wait {
+    started: Instant,
+    due: Instant,
+}
+
+impl Wait {
+    /// Whether `interval` makes the next sweep due before the time waited for. A reload
+    /// that shortens the interval, then lengthens it, then shortens it again (a config
+    /// toggled back and forth) wakes the poller once, not every other time.
+    fn sooner_with(&self, interval: Duration) -> bool {
+        self.started + interval < self.due
+    }
 }
 
 /// The thread of a runtime; joined on shutdown or when it has finished after retirement.
@@ -95,8 +115,8 @@ impl SiteRuntime {
         settings: PollSettings,
         observer: CollectionObserver,
     ) -> std::io::Result<(Arc<SiteRuntime>, PollerThread)> {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let (parts_tx, parts_rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (parts_tx, parts_rx) = std::sync::mpsc::channel();
         let name = settings.site.name.clone();
         let mut book = FreshnessBook::default();
         if settings.collectors.per_client.enabled {
@@ -114,6 +134,7 @@ impl SiteRuntime {
             observer: Arc::clone(&observer),
             freshness: Mutex::new(book),
             resync: AtomicBool::new(false),
+            waiting: Mutex::new(None),
         });
         let parts_runtime = Arc::clone(&runtime);
         let parts = std::thread::Builder::new()
@@ -223,13 +244,34 @@ impl SiteRuntime {
             }
         }
         // The poller reads its settings when a sweep starts and when its wait ends, so it
-        // is woken only when it must act sooner: a sweep now, or a shorter interval.
-        if sweep_now || settings_interval < current.interval {
+        // is woken only when it must act sooner: a sweep now, or an interval that makes
+        // the sweep due before the time it waits for. Checked after the new settings are
+        // in place, under the lock the poller plans its wait with (`plan_wait`): either
+        // the poller planned with the new interval, or this sees the older plan.
+        let sooner = self
+            .waiting
+            .lock()
+            .is_some_and(|wait| wait.sooner_with(settings_interval));
+        if sweep_now || sooner {
             let _ = self.commands.send(PollerCmd::Refresh { sweep_now });
         }
         if parts_affected {
             let _ = self.parts_commands.send(PartsCmd::Refresh);
         }
+    }
+
+    /// The poller's next due time after the sweep that began at `started`, from the
+    /// interval in force, recorded for `update` under the same lock.
+    fn plan_wait(&self, started: Instant) -> Instant {
+        let mut waiting = self.waiting.lock();
+        let due = started + self.settings().interval;
+        *waiting = Some(Wait { started, due });
+        due
+    }
+
+    /// The poller stopped waiting (a sweep begins): nothing to wake until it plans again.
+    fn end_wait(&self) {
+        *self.waiting.lock() = None;
     }
 
     /// Stops the poller and the parts and makes later publishes no-ops. Does not wait: a
@@ -409,25 +451,25 @@ fn poll_loop(runtime: &SiteRuntime, commands: &Receiver<PollerCmd>, observer: &C
         if let Some(expiry) = super::tls_expiry::read(&settings.site, started + settings.timeout) {
             observer(runtime.name(), SweepReport::TlsCertExpiry(expiry));
         }
-        // Read afresh each time: a reload may have changed the interval meanwhile.
-        let due = || started + runtime.settings().interval;
-        let mut next_due = due();
+        // Planned afresh each time: a reload may have changed the interval meanwhile.
+        let mut next_due = runtime.plan_wait(started);
         loop {
-            match commands.recv_deadline(next_due) {
+            match super::recv_until(commands, next_due) {
                 Ok(PollerCmd::Refresh { sweep_now: true }) => break,
-                Ok(PollerCmd::Refresh { sweep_now: false }) => next_due = due(),
+                Ok(PollerCmd::Refresh { sweep_now: false }) => next_due = runtime.plan_wait(started),
                 Ok(PollerCmd::Start) => continue,
                 Ok(PollerCmd::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                 // A longer interval is applied without waking this thread (see `update`):
                 // the sweep is due only once the current one has passed.
                 Err(RecvTimeoutError::Timeout) => {
-                    next_due = due();
+                    next_due = runtime.plan_wait(started);
                     if Instant::now() >= next_due {
                         break;
                     }
                 }
             }
         }
+        runtime.end_wait();
     }
 }
 
@@ -649,7 +691,41 @@ impl SweepOutcome<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::error_line;
+    use std::time::{Duration, Instant};
+
+    use super::{error_line, Wait};
+
+    /// A config toggled between two intervals 100 times wakes the poller once: after the
+    /// first shortening it waits for the shorter due time, which no later toggle beats.
+    #[test]
+    fn a_toggled_interval_wakes_the_poller_once() {
+        let started = Instant::now();
+        let (long, short) = (Duration::from_secs(360), Duration::from_secs(300));
+        let mut wait = Wait {
+            started,
+            due: started + long,
+        };
+        let mut wakes = 0;
+        for i in 0..100 {
+            let interval = if i % 2 == 0 { short } else { long };
+            if wait.sooner_with(interval) {
+                wakes += 1;
+                // The woken poller plans again with the interval now in force.
+                wait.due = started + interval;
+            }
+        }
+        assert_eq!(wakes, 1);
+        assert_eq!(
+            wait.due,
+            started + short,
+            "the sweep stays due at the shorter time"
+        );
+        // Shorter than anything waited for so far: woken again.
+        assert!(wait.sooner_with(Duration::from_secs(299)));
+        // The same or a longer interval never wakes it; its own timeout re-plans.
+        assert!(!wait.sooner_with(short));
+        assert!(!wait.sooner_with(Duration::from_secs(3600)));
+    }
 
     #[test]
     fn error_lines_name_the_collector_once() {

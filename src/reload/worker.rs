@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::apply::Applier;
 use super::watch::{ConfigWatch, WatchMode};
@@ -54,7 +56,7 @@ const STABLE_READ_PAUSE: Duration = Duration::from_millis(20);
 struct Pending {
     triggers: Vec<Trigger>,
     force: bool,
-    waiters: Vec<Sender<Attempt>>,
+    waiters: Vec<mpsc::Sender<Attempt>>,
 }
 
 impl Pending {
@@ -610,7 +612,7 @@ type ReadJob = Box<dyn FnOnce() + Send>;
 /// millisecond.
 #[derive(Default)]
 struct Reader {
-    jobs: Option<Sender<ReadJob>>,
+    jobs: Option<mpsc::Sender<ReadJob>>,
 }
 
 impl Reader {
@@ -621,7 +623,7 @@ impl Reader {
         timeout: Duration,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
-        let (tx, rx) = crossbeam_channel::bounded(1);
+        let (tx, rx) = mpsc::sync_channel(1);
         let job: ReadJob = Box::new(move || {
             let _ = tx.send(f());
         });
@@ -639,8 +641,8 @@ impl Reader {
         result
     }
 
-    fn start() -> Option<Sender<ReadJob>> {
-        let (jobs, queue) = crossbeam_channel::unbounded::<ReadJob>();
+    fn start() -> Option<mpsc::Sender<ReadJob>> {
+        let (jobs, queue) = mpsc::channel::<ReadJob>();
         let spawned = std::thread::Builder::new()
             .name("reload-read".into())
             .spawn(move || {

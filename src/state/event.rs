@@ -2,7 +2,7 @@
 //! signals, the file watcher, HTTP and `ReloadControl` share. Senders only describe what
 //! happened; they never touch state.
 
-use crossbeam_channel::Sender;
+use std::sync::mpsc::Sender;
 
 use super::attempt::{Attempt, Trigger};
 
