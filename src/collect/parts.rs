@@ -13,12 +13,12 @@
 //! It must not know what a part fetches (`collectors`) nor how its data is kept
 //! ([`PartsHost::publish_part`], which `site::SiteRuntime` implements).
 
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::ScopedJoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 
 use super::collectors::{Part, RunInput, PARTS};
 use super::freshness::FreshnessBook;

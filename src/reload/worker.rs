@@ -16,10 +16,8 @@
 //! requests and run at once.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
-
-use std::sync::mpsc;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
@@ -610,6 +608,8 @@ type ReadJob = Box<dyn FnOnce() + Send>;
 /// attempt instead of the whole control loop. The thread is kept because starting one
 /// per reload maps and unmaps its stacks every time, for a read that takes well under a
 /// millisecond.
+/// Its channels are std's, which park at once instead of spinning and yielding the CPU
+/// first as crossbeam's blocking receive does.
 #[derive(Default)]
 struct Reader {
     jobs: Option<mpsc::Sender<ReadJob>>,
