@@ -14,7 +14,8 @@
 //! Run: `cargo bench --bench reload_latency` (Cargo builds the release binary first).
 //! Knobs: `NBU_BENCH_RELOADS` (200), `NBU_BENCH_PACED` (200), `NBU_BENCH_EDITS` (200),
 //! `NBU_BENCH_STORM_SECS` (10), `NBU_BENCH_IDLE_SECS` (60), `NBU_BENCH_SCRAPES` (300),
-//! `NBU_BENCH_ONLY=signal,paced,edit,storm,size,gzip,rss,idle`.
+//! `NBU_BENCH_STORM_PHASE=locked` (each storm reload starts with a scrape instead of at a
+//! pseudo-random point of its 10 ms slot), `NBU_BENCH_ONLY=signal,paced,edit,storm,size,gzip,rss,idle`.
 //!
 //! Every scrape asks for gzip as Prometheus does (`Accept-Encoding: gzip`), except the
 //! plain rows of the `gzip` section.
@@ -308,8 +309,9 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
     if wanted("storm") {
         let secs: u64 = env_or("NBU_BENCH_STORM_SECS", 10);
         let length = Duration::from_secs(secs);
+        let phase = StormPhase::from_env();
         println!(
-            "\n-- /metrics latency, 50 sites, Accept-Encoding: gzip: idle, then during 100 HTTP reloads/s, {secs}s each"
+            "\n-- /metrics latency, 50 sites, Accept-Encoding: gzip: idle, then during 100 HTTP reloads/s ({phase:?} in their slots), {secs}s each"
         );
         let body = exporter.get("/metrics").1;
         let (all, nbu) = count_series(&body);
@@ -321,10 +323,10 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
         std::thread::sleep(DEBOUNCE + ASYNC_SPACING);
         let hz = clock_ticks_per_second() as f64;
         let at_start = exporter.proc();
-        let idle = scrape_for(&exporter.base, length, None);
+        let idle = scrape_for(&exporter.base, length, None, phase);
         let after_idle = exporter.proc();
         let gen_before = exporter.generation();
-        let storm = scrape_for(&exporter.base, length, Some((&exporter.config, &mut cfg)));
+        let storm = scrape_for(&exporter.base, length, Some((&exporter.config, &mut cfg)), phase);
         let gen_after = exporter.generation();
         let after_storm = exporter.proc();
         let busy = |from: &ProcStats, to: &ProcStats, wall: Duration| {
@@ -354,7 +356,7 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
         ));
         rows.push(row(
             format!(
-                "/metrics (gzip) during {:.0} reloads/s, p50 / p99",
+                "/metrics (gzip) during {:.0} reloads/s ({phase:?}), p50 / p99",
                 storm.reloads as f64 / storm.elapsed.as_secs_f64()
             ),
             format!("p99 <= 1.5 x idle p99 = {:.2} ms, 0 errors", 1.5 * si.p99),
@@ -469,13 +471,66 @@ struct ScrapeRun {
     elapsed: Duration,
 }
 
+/// How the storm's reloads lie in their 10 ms slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StormPhase {
+    /// At a pseudo-random point of each slot (fixed seed): the reloads keep no phase with
+    /// the scrapes, as a config manager's reloads and Prometheus' scrapes keep none.
+    Jittered,
+    /// At the start of each slot, where the scrapes start too, so that nearly every
+    /// scrape begins together with a reload: the worst alignment, and the schedule of
+    /// this bench before 2026-12-04 (`NBU_BENCH_STORM_PHASE=locked`).
+    Locked,
+}
+
+impl StormPhase {
+    fn from_env() -> StormPhase {
+        match std::env::var("NBU_BENCH_STORM_PHASE").as_deref() {
+            Ok("locked") => StormPhase::Locked,
+            _ => StormPhase::Jittered,
+        }
+    }
+}
+
+/// One reload per slot: 100/s.
+const STORM_SLOT: Duration = Duration::from_millis(10);
+
+/// Where in its slot each reload goes: xorshift64 from a fixed seed, so every run places
+/// its reloads alike.
+struct SlotJitter {
+    phase: StormPhase,
+    state: u64,
+}
+
+impl SlotJitter {
+    fn new(phase: StormPhase) -> SlotJitter {
+        SlotJitter {
+            phase,
+            state: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+
+    fn next_offset(&mut self) -> Duration {
+        if self.phase == StormPhase::Locked {
+            return Duration::ZERO;
+        }
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        let slot_us = STORM_SLOT.as_micros() as u64;
+        Duration::from_micros(self.state % slot_us)
+    }
+}
+
 /// Scrapes `/metrics` every 10 ms for `length`; with `storm`, a second thread meanwhile
-/// rewrites the config (alternating `collectionInterval`) and `POST /-/reload`s it every
-/// 10 ms (100/s when a reload takes under 10 ms).
+/// rewrites the config (alternating `collectionInterval`) and `POST /-/reload`s it once in
+/// every 10 ms slot, where in the slot as `phase` says (100/s when a reload takes under
+/// 10 ms).
 fn scrape_for(
     base: &str,
     length: Duration,
     storm: Option<(&std::path::Path, &mut BenchConfig)>,
+    phase: StormPhase,
 ) -> ScrapeRun {
     let stop = Arc::new(AtomicBool::new(false));
     let reloads = Arc::new(AtomicU64::new(0));
@@ -488,9 +543,12 @@ fn scrape_for(
             scope.spawn(move || {
                 let agent = agent(Duration::from_secs(30));
                 let mut statuses = std::collections::BTreeMap::new();
-                let mut next = Instant::now();
+                let slots = Instant::now();
+                let mut jitter = SlotJitter::new(phase);
                 // Bounded: 100/s for at most `length` plus slack.
-                for _ in 0..(length.as_millis() / 10 + 10) {
+                for slot in 0..(length.as_millis() as u32 / 10 + 10) {
+                    let at = slots + STORM_SLOT * slot + jitter.next_offset();
+                    std::thread::sleep(at.saturating_duration_since(Instant::now()));
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
@@ -499,8 +557,6 @@ fn scrape_for(
                     let (status, _) = request(&agent, "POST", &url);
                     *statuses.entry(status).or_insert(0u64) += 1;
                     reloads.fetch_add(1, Ordering::SeqCst);
-                    next += Duration::from_millis(10);
-                    std::thread::sleep(next.saturating_duration_since(Instant::now()));
                 }
                 statuses
             })
