@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nbu_exporter::timefmt::now_millis;
-use nbu_sim::{DataSpec, SimData};
+use nbu_sim::{DataSpec, SimData, XorShift};
 use support::*;
 
 /// The reload worker merges asynchronous triggers within this long after a reload
@@ -323,10 +323,10 @@ fn fifty_sites(rows: &mut Vec<Row>, wanted: &dyn Fn(&str) -> bool) {
         std::thread::sleep(DEBOUNCE + ASYNC_SPACING);
         let hz = clock_ticks_per_second() as f64;
         let at_start = exporter.proc();
-        let idle = scrape_for(&exporter.base, length, None, phase);
+        let idle = scrape_for(&exporter.base, length, None);
         let after_idle = exporter.proc();
         let gen_before = exporter.generation();
-        let storm = scrape_for(&exporter.base, length, Some((&exporter.config, &mut cfg)), phase);
+        let storm = scrape_for(&exporter.base, length, Some((&exporter.config, &mut cfg, phase)));
         let gen_after = exporter.generation();
         let after_storm = exporter.proc();
         let busy = |from: &ProcStats, to: &ProcStats, wall: Duration| {
@@ -495,48 +495,23 @@ impl StormPhase {
 /// One reload per slot: 100/s.
 const STORM_SLOT: Duration = Duration::from_millis(10);
 
-/// Where in its slot each reload goes: xorshift64 from a fixed seed, so every run places
-/// its reloads alike.
-struct SlotJitter {
-    phase: StormPhase,
-    state: u64,
-}
-
-impl SlotJitter {
-    fn new(phase: StormPhase) -> SlotJitter {
-        SlotJitter {
-            phase,
-            state: 0x9E37_79B9_7F4A_7C15,
-        }
-    }
-
-    fn next_offset(&mut self) -> Duration {
-        if self.phase == StormPhase::Locked {
-            return Duration::ZERO;
-        }
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        let slot_us = STORM_SLOT.as_micros() as u64;
-        Duration::from_micros(self.state % slot_us)
-    }
-}
+/// The seed of the jittered schedule, so every run places its reloads alike.
+const STORM_SEED: u64 = 20_261_204;
 
 /// Scrapes `/metrics` every 10 ms for `length`; with `storm`, a second thread meanwhile
 /// rewrites the config (alternating `collectionInterval`) and `POST /-/reload`s it once in
-/// every 10 ms slot, where in the slot as `phase` says (100/s when a reload takes under
-/// 10 ms).
+/// every 10 ms slot, where in the slot as the storm's [`StormPhase`] says (100/s when a
+/// reload takes under 10 ms).
 fn scrape_for(
     base: &str,
     length: Duration,
-    storm: Option<(&std::path::Path, &mut BenchConfig)>,
-    phase: StormPhase,
+    storm: Option<(&std::path::Path, &mut BenchConfig, StormPhase)>,
 ) -> ScrapeRun {
     let stop = Arc::new(AtomicBool::new(false));
     let reloads = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     std::thread::scope(|scope| {
-        let storm_thread = storm.map(|(path, cfg)| {
+        let storm_thread = storm.map(|(path, cfg, phase)| {
             let stop = Arc::clone(&stop);
             let reloads = Arc::clone(&reloads);
             let url = format!("{base}/-/reload");
@@ -544,10 +519,12 @@ fn scrape_for(
                 let agent = agent(Duration::from_secs(30));
                 let mut statuses = std::collections::BTreeMap::new();
                 let slots = Instant::now();
-                let mut jitter = SlotJitter::new(phase);
+                let mut jitter = (phase == StormPhase::Jittered).then(|| XorShift::new(STORM_SEED));
+                let slot_micros = STORM_SLOT.as_micros() as u64;
                 // Bounded: 100/s for at most `length` plus slack.
                 for slot in 0..(length.as_millis() as u32 / 10 + 10) {
-                    let at = slots + STORM_SLOT * slot + jitter.next_offset();
+                    let offset = jitter.as_mut().map_or(0, |rng| rng.below(slot_micros));
+                    let at = slots + STORM_SLOT * slot + Duration::from_micros(offset);
                     std::thread::sleep(at.saturating_duration_since(Instant::now()));
                     if stop.load(Ordering::SeqCst) {
                         break;

@@ -528,11 +528,12 @@ pub(crate) fn generated_tape(rng: &mut XorShift, name: String, upper: bool) -> S
     }
 }
 
-/// xorshift64 seeded through splitmix64: tiny, deterministic, good enough for test data.
-pub(crate) struct XorShift(u64);
+/// xorshift64 seeded through splitmix64: tiny, deterministic, good enough for test data
+/// and for the benches' schedules.
+pub struct XorShift(u64);
 
 impl XorShift {
-    pub(crate) fn new(seed: u64) -> XorShift {
+    pub fn new(seed: u64) -> XorShift {
         let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -540,7 +541,7 @@ impl XorShift {
         XorShift(if z == 0 { 0x2545_F491_4F6C_DD1D } else { z })
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -550,7 +551,7 @@ impl XorShift {
     }
 
     /// Uniform-ish in `0..n` (0 when `n` is 0).
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {

@@ -66,7 +66,7 @@ mod wire;
 mod workload;
 
 pub use clock::SimClock;
-pub use data::{DataSpec, SimData, SimJob, SimStorageUnit, KNOWN_WINDOW_MILLIS, NO_TIME};
+pub use data::{DataSpec, SimData, SimJob, SimStorageUnit, XorShift, KNOWN_WINDOW_MILLIS, NO_TIME};
 pub use expected::{known_expectations, ExpectedStorage, KnownExpectations};
 pub use faults::{Fault, Scope};
 pub use http::{MAX_CONNECTIONS, MAX_HEAD_BYTES};
